@@ -1,0 +1,157 @@
+#include "shadowfleet/daemon/daemon.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+
+#include "shadowfleet/common/files.h"
+#include "shadowfleet/common/http_client.h"
+#include "shadowfleet/common/logging.h"
+#include "shadowfleet/common/status_macros.h"
+#include "shadowfleet/shadow/readiness_metrics.h"
+
+namespace shadowfleet {
+
+std::string ExecutableDir() {
+  std::error_code ec;
+  std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? "." : self.parent_path().string();
+}
+
+absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(const DaemonConfig& config, Clock* clock) {
+  std::error_code ec;
+  std::filesystem::create_directories(config.state_dir, ec);
+  if (ec) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot create the state directory ", config.state_dir, ": ", ec.message()));
+  }
+  auto daemon = std::unique_ptr<Daemon>(new Daemon(config, clock));
+  Daemon& d = *daemon;
+  d.metrics_ = std::make_unique<Metrics>();
+  SF_ASSIGN_OR_RETURN(d.store_,
+                      SqliteStore::Open({config.sqlite_path, config.sqlite_synchronous_full}));
+  d.state_ = std::make_unique<FleetState>(d.store_.get());
+  SF_RETURN_IF_ERROR(d.state_->Sync());
+  d.ledger_ = std::make_unique<Ledger>(d.store_.get(), clock);
+  d.sim_cloud_ = std::make_unique<SimCloud>(clock);
+  ProviderEnvironment environment;
+  environment.state_dir = config.state_dir;
+  environment.bin_dir = ExecutableDir();
+  environment.clock = clock;
+  environment.sim_cloud = d.sim_cloud_.get();
+  d.providers_ = std::make_unique<ProviderSet>(environment);
+
+  LiveManagerOptions live;
+  live.observe_interval = config.observe_interval;
+  live.workers = config.workers;
+  d.live_ = std::make_unique<LiveManager>(d.state_.get(), d.ledger_.get(), d.providers_.get(),
+                                          clock, d.metrics_.get(), live);
+  ShadowManagerOptions shadow;
+  shadow.workers = config.workers;
+  d.shadow_ = std::make_unique<ShadowManager>(d.state_.get(), d.ledger_.get(), d.providers_.get(),
+                                              clock, d.metrics_.get(), shadow);
+  d.volumes_ =
+      std::make_unique<VolumeSyncer>(d.state_.get(), d.providers_.get(), clock, d.metrics_.get());
+  ControlLoopOptions loop;
+  char host[256] = {};
+  gethostname(host, sizeof(host) - 1);
+  loop.holder = absl::StrCat(config.name, "@", host, ":", getpid());
+  loop.interval = config.reconcile_interval;
+  loop.lease_ttl = config.lease_ttl;
+  loop.orphan_interval = config.orphan_collection_interval;
+  d.loop_ = std::make_unique<ControlLoop>(d.store_.get(), d.state_.get(), d.live_.get(),
+                                          d.shadow_.get(), d.volumes_.get(), clock, loop);
+  ControlLoop* control = d.loop_.get();
+  d.service_ =
+      std::make_unique<FleetService>(d.state_.get(), d.ledger_.get(), d.store_.get(), clock,
+                                     d.metrics_.get(), [control] { control->Nudge(); });
+  Ledger* ledger = d.ledger_.get();
+  d.readiness_metrics_ = MakeReadinessCollector(
+      d.state_.get(), clock,
+      [ledger](const std::string& id, int64_t version) {
+        absl::StatusOr<VersionInfo> info = ledger->Info(id, version);
+        return info.ok() ? info->created_at : absl::InfinitePast();
+      },
+      config.per_instance_metrics_limit);
+  d.metrics_->AddCollectable(d.readiness_metrics_);
+  d.api_ = std::make_unique<ApiServer>(d.service_.get(), d.metrics_.get());
+  return daemon;
+}
+
+Daemon::~Daemon() {
+  Stop();
+}
+
+std::string Daemon::address() const {
+  absl::StatusOr<std::pair<std::string, int>> listen = ParseHostPort(config_.listen);
+  return absl::StrCat(listen.ok() ? listen->first : "127.0.0.1", ":", port_);
+}
+
+absl::Status Daemon::Start() {
+  SF_ASSIGN_OR_RETURN(auto listen, ParseHostPort(config_.listen));
+  SF_ASSIGN_OR_RETURN(port_, api_->Start(listen.first, listen.second));
+  loop_->Start();
+  started_ = true;
+  for (const std::string& path : config_.fleet_specs) {
+    SF_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+    absl::StatusOr<nlohmann::json> applied = service_->Apply(text, path, "daemon-config", nullptr);
+    if (!applied.ok()) {
+      Stop();
+      return applied.status();
+    }
+  }
+  Logger("daemon")->info("daemon started address={} state_dir={} store={}", address(),
+                         config_.state_dir, config_.sqlite_path);
+  return absl::OkStatus();
+}
+
+void Daemon::Stop() {
+  if (!started_) {
+    return;
+  }
+  started_ = false;
+  api_->Stop();
+  loop_->Stop();
+  Logger("daemon")->info("daemon stopped address={}", address());
+}
+
+int RunServe(const std::string& config_path) {
+  absl::StatusOr<DaemonConfig> config = LoadDaemonConfig(config_path);
+  if (!config.ok()) {
+    std::fprintf(stderr, "shadowfleet serve: %s\n", std::string(config.status().message()).c_str());
+    return 2;
+  }
+  SetLogLevel(config->log_level);
+  if (!config->log_file.empty()) {
+    SetLogFile(config->log_file);
+  }
+  // Signals are taken synchronously by this thread; every other thread runs with them blocked.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  absl::StatusOr<std::unique_ptr<Daemon>> daemon = Daemon::Create(*config);
+  if (!daemon.ok()) {
+    std::fprintf(stderr, "shadowfleet serve: %s\n", std::string(daemon.status().message()).c_str());
+    return 1;
+  }
+  if (absl::Status started = (*daemon)->Start(); !started.ok()) {
+    std::fprintf(stderr, "shadowfleet serve: %s\n", std::string(started.message()).c_str());
+    return 1;
+  }
+  std::printf("shadowfleet serving on http://%s\n", (*daemon)->address().c_str());
+  std::fflush(stdout);
+  int received = 0;
+  sigwait(&signals, &received);
+  Logger("daemon")->info("shutting down signal={}", received);
+  (*daemon)->Stop();
+  return 0;
+}
+
+}  // namespace shadowfleet
