@@ -147,6 +147,9 @@ void ApiServer::Impl::Routes() {
   server.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(metrics->Serialize(), "text/plain; version=0.0.4");
   });
+  server.Get("/api/v1/status", [this](const httplib::Request&, httplib::Response& res) {
+    Send(res, service->Status());
+  });
   server.Get("/api/v1/fleets", [this](const httplib::Request&, httplib::Response& res) {
     Send(res, service->Fleets());
   });

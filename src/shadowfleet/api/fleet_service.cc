@@ -126,6 +126,13 @@ absl::StatusOr<nlohmann::json> FleetService::Apply(const std::string& text, cons
   return result->ToJson();
 }
 
+absl::StatusOr<nlohmann::json> FleetService::Status() {
+  nlohmann::json out = status_ ? status_() : nlohmann::json::object();
+  SF_ASSIGN_OR_RETURN(out["storeRevision"], store_->CurrentRevision());
+  out["instances"] = state_->instance_count();
+  return out;
+}
+
 absl::StatusOr<nlohmann::json> FleetService::Fleets() {
   nlohmann::json out = nlohmann::json::array();
   for (const Cached<StoredFleet>& fleet : state_->Fleets()) {

@@ -41,6 +41,10 @@ class FleetService {
   FleetService(FleetState* state, Ledger* ledger, Store* store, Clock* clock, Metrics* metrics,
                std::function<void()> nudge);
 
+  // Supplies the daemon's own status (leadership, iterations) for Status().
+  void SetDaemonStatus(std::function<nlohmann::json()> status) { status_ = std::move(status); }
+  absl::StatusOr<nlohmann::json> Status();
+
   absl::StatusOr<nlohmann::json> Apply(const std::string& text, const std::string& file,
                                        const std::string& author, std::vector<SpecError>* errors);
   absl::StatusOr<nlohmann::json> Fleets();
@@ -76,6 +80,7 @@ class FleetService {
   Clock* const clock_;
   Metrics* const metrics_;
   const std::function<void()> nudge_;
+  std::function<nlohmann::json()> status_;
 };
 
 }  // namespace shadowfleet

@@ -13,6 +13,7 @@
 #include "shadowfleet/cli/table.h"
 #include "shadowfleet/common/files.h"
 #include "shadowfleet/daemon/daemon.h"
+#include "shadowfleet/demo/demo.h"
 
 namespace shadowfleet {
 namespace {
@@ -235,6 +236,20 @@ int RunCli(int argc, char** argv) {
   CLI::App* serve = app.add_subcommand("serve", "Run the daemon: reconcilers, API and metrics");
   serve->add_option("-c,--config", config_path, "Daemon configuration (kind: Daemon)")->required();
   serve->callback([&] { exit_code = RunServe(config_path); });
+
+  // demo
+  DemoOptions demo_options;
+  CLI::App* demo = app.add_subcommand(
+      "demo", "Run a local fleet with its shadows and show the Shadow Fleet Manager at work");
+  demo->add_option("--listen", demo_options.listen, "API address")->capture_default_str();
+  demo->add_option("--state-dir", demo_options.state_dir,
+                   "Where state and logs go (default: a new temporary directory)");
+  demo->add_option("--instances", demo_options.instances, "Live instances")
+      ->check(CLI::Range(1, 50))
+      ->capture_default_str();
+  demo->add_flag("--keep-running", demo_options.keep_running,
+                 "Leave the fleet and API up until Ctrl-C");
+  demo->callback([&] { exit_code = RunDemo(demo_options); });
 
   // apply
   std::string spec_file;

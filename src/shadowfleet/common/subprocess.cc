@@ -7,12 +7,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 
 extern char** environ;
 
@@ -132,6 +134,44 @@ absl::StatusOr<pid_t> Spawn(std::vector<std::string> argv, const std::vector<std
   return pid;
 }
 
+// Writes to a child's stdin. A child that exits without reading all of its input closes the
+// pipe: the write then fails with EPIPE, and the SIGPIPE it raises (which would kill this
+// process) is blocked in this thread and discarded.
+ssize_t WriteToChild(int fd, const char* data, size_t size) {
+  sigset_t pipe_only, previous, pending;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_only, &previous);
+  sigpending(&pending);
+  bool already_pending = sigismember(&pending, SIGPIPE) == 1;
+  ssize_t n = write(fd, data, size);
+  int saved_errno = errno;
+  if (n < 0 && saved_errno == EPIPE && !already_pending) {
+    timespec no_wait{0, 0};
+    sigtimedwait(&pipe_only, nullptr, &no_wait);
+  }
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  errno = saved_errno;
+  return n;
+}
+
+// Waits for `pid` to exit until `deadline`; false if it is still running then. A child
+// usually exits right after closing its output, so the first polls are very short.
+bool WaitUntil(pid_t pid, absl::Time deadline, int* status) {
+  absl::Duration pause = absl::Microseconds(50);
+  while (true) {
+    pid_t done = waitpid(pid, status, WNOHANG);
+    if (done == pid || (done < 0 && errno != EINTR)) {
+      return true;
+    }
+    if (absl::Now() >= deadline) {
+      return false;
+    }
+    absl::SleepFor(pause);
+    pause = std::min(pause * 2, absl::Milliseconds(10));
+  }
+}
+
 int DecodeWaitStatus(int status) {
   if (WIFEXITED(status)) {
     return WEXITSTATUS(status);
@@ -207,8 +247,8 @@ absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
         continue;
       }
       if (fds[i].fd == in_write.get()) {
-        ssize_t w = write(in_write.get(), options.stdin_data.data() + stdin_offset,
-                          options.stdin_data.size() - stdin_offset);
+        ssize_t w = WriteToChild(in_write.get(), options.stdin_data.data() + stdin_offset,
+                                 options.stdin_data.size() - stdin_offset);
         if (w > 0) {
           stdin_offset += static_cast<size_t>(w);
         }
@@ -232,14 +272,16 @@ absl::StatusOr<CommandResult> RunCommand(const std::vector<std::string>& argv,
   }
   in_write.Reset();
 
+  // A child may close its output and keep running: the deadline still applies.
+  int status = 0;
+  if (!timed_out && !WaitUntil(pid, deadline, &status)) {
+    timed_out = true;
+  }
   if (timed_out) {
     kill(-pid, SIGKILL);
     waitpid(pid, nullptr, 0);
     return absl::DeadlineExceededError(absl::StrCat("'", argv[0], "' did not finish within ",
                                                     absl::FormatDuration(options.timeout)));
-  }
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
   result.exit_code = DecodeWaitStatus(status);
   return result;

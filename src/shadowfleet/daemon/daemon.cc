@@ -39,7 +39,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(const DaemonConfig& confi
   d.sim_cloud_ = std::make_unique<SimCloud>(clock);
   ProviderEnvironment environment;
   environment.state_dir = config.state_dir;
-  environment.bin_dir = ExecutableDir();
+  environment.bin_dir = config.bin_dir.empty() ? ExecutableDir() : config.bin_dir;
   environment.clock = clock;
   environment.sim_cloud = d.sim_cloud_.get();
   d.providers_ = std::make_unique<ProviderSet>(environment);
@@ -68,6 +68,11 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(const DaemonConfig& confi
   d.service_ =
       std::make_unique<FleetService>(d.state_.get(), d.ledger_.get(), d.store_.get(), clock,
                                      d.metrics_.get(), [control] { control->Nudge(); });
+  std::string holder = loop.holder;
+  d.service_->SetDaemonStatus([control, holder] {
+    return nlohmann::json{
+        {"holder", holder}, {"leader", control->leader()}, {"iterations", control->iterations()}};
+  });
   Ledger* ledger = d.ledger_.get();
   d.readiness_metrics_ = MakeReadinessCollector(
       d.state_.get(), clock,

@@ -51,7 +51,7 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(const std::string& text, const st
     d.RejectUnknownKeys(spec, "spec",
                         {"listen", "stateDir", "store", "fleetSpecs", "reconcileInterval",
                          "observeInterval", "orphanCollectionInterval", "leaseTtl", "workers",
-                         "logLevel", "logFile", "perInstanceMetricsLimit"});
+                         "logLevel", "logFile", "perInstanceMetricsLimit", "binDir"});
     d.String(spec, "listen", "spec", &config.listen);
     d.String(spec, "stateDir", "spec", &config.state_dir);
     YAML::Node store = spec["store"];
@@ -84,6 +84,7 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(const std::string& text, const st
     d.String(spec, "logFile", "spec", &config.log_file);
     d.Int(spec, "perInstanceMetricsLimit", "spec", &config.per_instance_metrics_limit, 0,
           10'000'000);
+    d.String(spec, "binDir", "spec", &config.bin_dir);
   }
   if (!d.ok()) {
     return d.ToStatus();
@@ -92,6 +93,7 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(const std::string& text, const st
   config.sqlite_path = config.sqlite_path.empty() ? config.state_dir + "/state.db"
                                                   : Resolve(base_dir, config.sqlite_path);
   config.log_file = Resolve(base_dir, config.log_file);
+  config.bin_dir = Resolve(base_dir, config.bin_dir);
   for (std::string& path : config.fleet_specs) {
     path = Resolve(base_dir, path);
   }

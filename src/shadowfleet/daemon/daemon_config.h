@@ -30,6 +30,8 @@ struct DaemonConfig {
   std::string log_level = "info";
   std::string log_file;
   int per_instance_metrics_limit = 10'000;  // Above this many instances, only fleet gauges.
+  // What {bin} means in provider commands. Default: the shadowfleet executable's directory.
+  std::string bin_dir;
 };
 
 // Parses a Daemon document. Relative paths are resolved against `base_dir`. Errors name the

@@ -140,7 +140,8 @@ absl::StatusOr<RecordResult> Ledger::RecordLocked(const std::string& instance_id
                                                   const nlohmann::json& document,
                                                   const ChangeMeta& meta, const WriteBatch* also) {
   SF_ASSIGN_OR_RETURN(Tip tip, LoadTip(instance_id));
-  std::string digest = Sha256(document.dump());
+  std::string canonical = document.dump();
+  std::string digest = Sha256(canonical);
   if (tip.version > 0 && digest == tip.digest) {
     SF_ASSIGN_OR_RETURN(VersionInfo info, Info(instance_id, tip.version));
     return RecordResult{std::move(info), false};
@@ -162,7 +163,7 @@ absl::StatusOr<RecordResult> Ledger::RecordLocked(const std::string& instance_id
   }
   bool checkpoint = tip.version == 0 || tip.chain_length + 1 > options_.max_chain_length ||
                     static_cast<double>(tip.chain_bytes + static_cast<int64_t>(delta.size())) >
-                        options_.max_chain_bytes_ratio * static_cast<double>(tip.checkpoint_bytes);
+                        options_.max_chain_bytes_ratio * static_cast<double>(tip.document_bytes);
   record.checkpoint = checkpoint;
   record.payload = checkpoint ? EncodePayload(document) : std::move(delta);
 
@@ -185,8 +186,7 @@ absl::StatusOr<RecordResult> Ledger::RecordLocked(const std::string& instance_id
   next.digest = digest;
   next.chain_length = checkpoint ? 0 : tip.chain_length + 1;
   next.chain_bytes = checkpoint ? 0 : tip.chain_bytes + static_cast<int64_t>(record.payload.size());
-  next.checkpoint_bytes =
-      checkpoint ? static_cast<int64_t>(record.payload.size()) : tip.checkpoint_bytes;
+  next.document_bytes = static_cast<int64_t>(canonical.size());
   CacheTip(instance_id, std::move(next));
   return RecordResult{InfoFromRecord(record), true};
 }
@@ -240,7 +240,7 @@ absl::StatusOr<Ledger::Tip> Ledger::LoadTip(const std::string& instance_id) {
         "the ledger of ", instance_id, " has no checkpoint at or before version ", head->version));
   }
   SF_ASSIGN_OR_RETURN(tip.document, DecodePayload(checkpoint->payload));
-  tip.checkpoint_bytes = static_cast<int64_t>(checkpoint->payload.size());
+
   SF_ASSIGN_OR_RETURN(std::vector<VersionRecord> deltas,
                       store_->ReadVersions(instance_id, checkpoint->version + 1, head->version));
   std::string digest = checkpoint->digest;
@@ -251,7 +251,9 @@ absl::StatusOr<Ledger::Tip> Ledger::LoadTip(const std::string& instance_id) {
     tip.chain_bytes += static_cast<int64_t>(delta.payload.size());
     digest = delta.digest;
   }
-  if (Sha256(tip.document.dump()) != digest) {
+  std::string canonical = tip.document.dump();
+  tip.document_bytes = static_cast<int64_t>(canonical.size());
+  if (Sha256(canonical) != digest) {
     return absl::DataLossError(absl::StrCat("the ledger of ", instance_id, " does not rebuild ",
                                             "version ", head->version, " to its digest"));
   }

@@ -71,9 +71,11 @@ struct RecordResult {
 struct LedgerOptions {
   // A checkpoint is written when the deltas since the last one would exceed either budget.
   int max_chain_length = 100;
-  double max_chain_bytes_ratio = 2.0;  // Delta bytes, relative to the compressed document.
-  size_t cache_capacity = 4096;        // Latest documents kept in memory.
-  bool record_events = true;           // Append a "version.recorded" event with each version.
+  // Delta bytes since the checkpoint, relative to the document's (uncompressed) size: a rebuild
+  // then reads one document and at most this many documents' worth of patches.
+  double max_chain_bytes_ratio = 1.0;
+  size_t cache_capacity = 4096;  // Latest documents kept in memory.
+  bool record_events = true;     // Append a "version.recorded" event with each version.
 };
 
 // What compaction keeps: the newest `keep_versions` versions, and every version younger than
@@ -145,9 +147,9 @@ class Ledger {
     int64_t version = 0;
     nlohmann::json document;
     std::string digest;
-    int chain_length = 0;          // Deltas since the last checkpoint.
-    int64_t chain_bytes = 0;       // Their payload bytes.
-    int64_t checkpoint_bytes = 0;  // Size of the last checkpoint's payload.
+    int chain_length = 0;        // Deltas since the last checkpoint.
+    int64_t chain_bytes = 0;     // Their payload bytes.
+    int64_t document_bytes = 0;  // Size of the document's canonical text.
   };
 
   absl::StatusOr<Tip> LoadTip(const std::string& instance_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -1,6 +1,7 @@
 #include "shadowfleet/spec/yaml_decoder.h"
 
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <set>
@@ -15,6 +16,17 @@ namespace {
 
 bool IsPlainScalar(const YAML::Node& node) {
   return node.IsScalar() && node.Tag() == "?";
+}
+
+// The core schema's hexadecimal ("0x1F") and octal ("0o17") integers.
+bool ParsePrefixedInteger(const std::string& text, int64_t* out) {
+  if (text.size() < 3 || text[0] != '0' || (text[1] != 'x' && text[1] != 'o') || text[2] == '-') {
+    return false;
+  }
+  int base = text[1] == 'x' ? 16 : 8;
+  const char* end = text.data() + text.size();
+  auto [ptr, error] = std::from_chars(text.data() + 2, end, *out, base);
+  return error == std::errc() && ptr == end;
 }
 
 std::string Describe(const YAML::Node& node) {
@@ -311,14 +323,17 @@ nlohmann::json YamlDecoder::ToJson(const YAML::Node& node, std::string_view path
   if (!IsPlainScalar(node)) {
     return text;
   }
-  if (text == "null" || text == "~" || text.empty()) {
+  if (text == "null" || text == "Null" || text == "NULL" || text == "~" || text.empty()) {
     return nullptr;
   }
-  if (text == "true" || text == "false") {
-    return text == "true";
+  if (text == "true" || text == "True" || text == "TRUE") {
+    return true;
+  }
+  if (text == "false" || text == "False" || text == "FALSE") {
+    return false;
   }
   int64_t integer = 0;
-  if (absl::SimpleAtoi(text, &integer)) {
+  if (absl::SimpleAtoi(text, &integer) || ParsePrefixedInteger(text, &integer)) {
     return integer;
   }
   double number = 0;

@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -94,18 +95,25 @@ class Workload {
   }
 
   // Appends a line to the data directory every second: state a shadow must copy.
-  void WriteData(const std::atomic<bool>& stop) {
+  void WriteData() {
     if (options_.data_dir.empty()) {
       return;
     }
     std::filesystem::create_directories(options_.data_dir);
-    while (!stop.load()) {
+    std::unique_lock lock(stop_mu_);
+    while (!stopping_) {
       std::ofstream out(options_.data_dir + "/journal.log", std::ios::app);
       out << std::chrono::system_clock::now().time_since_epoch().count()
           << " requests=" << requests_.load() << "\n";
       out.close();
-      std::this_thread::sleep_for(std::chrono::seconds(1));
+      stop_cv_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_; });
     }
+  }
+
+  void Stop() {
+    std::lock_guard lock(stop_mu_);
+    stopping_ = true;
+    stop_cv_.notify_all();
   }
 
  private:
@@ -120,6 +128,9 @@ class Workload {
   std::atomic<int64_t> requests_{0};
   std::atomic<int64_t> latency_us_{0};
   std::atomic<int64_t> reloads_{0};
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
+  bool stopping_ = false;
 };
 
 bool ParseArgs(int argc, char** argv, Options& options) {
@@ -174,8 +185,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::thread serving([&server] { server.listen_after_bind(); });
-  std::atomic<bool> stop{false};
-  std::thread writer([&] { workload.WriteData(stop); });
+  std::thread writer([&] { workload.WriteData(); });
   std::printf("workload listening on 127.0.0.1:%d\n", options.port);
   std::fflush(stdout);
 
@@ -190,7 +200,7 @@ int main(int argc, char** argv) {
     }
     break;
   }
-  stop = true;
+  workload.Stop();
   server.stop();
   serving.join();
   writer.join();
