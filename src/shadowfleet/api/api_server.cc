@@ -82,6 +82,32 @@ std::string Author(const httplib::Request& req) {
 
 }  // namespace
 
+absl::StatusOr<int64_t> ApiRequest::IntQuery(const std::string& name, int64_t fallback) const {
+  auto it = query.find(name);
+  if (it == query.end()) {
+    return fallback;
+  }
+  int64_t value = 0;
+  if (!absl::SimpleAtoi(it->second, &value) || value < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "query parameter ", name, ": expected a non-negative integer, got \"", it->second, "\""));
+  }
+  return value;
+}
+
+std::string ApiRequest::StringQuery(const std::string& name, const std::string& fallback) const {
+  auto it = query.find(name);
+  return it == query.end() ? fallback : it->second;
+}
+
+absl::StatusOr<nlohmann::json> ApiRequest::Json() const {
+  try {
+    return nlohmann::json::parse(body);
+  } catch (const nlohmann::json::parse_error& e) {
+    return absl::InvalidArgumentError(absl::StrCat("request body is not valid JSON: ", e.what()));
+  }
+}
+
 int HttpStatusFor(const absl::Status& status) {
   switch (status.code()) {
     case absl::StatusCode::kOk:
@@ -340,6 +366,30 @@ absl::StatusOr<int> ApiServer::Start(const std::string& host, int port) {
   }
   Logger("api")->info("api listening address={}:{}", host, bound);
   return bound;
+}
+
+void ApiServer::Route(const std::string& method, const std::string& pattern, ApiHandler handler) {
+  auto serve = [handler = std::move(handler)](const httplib::Request& req, httplib::Response& res) {
+    ApiRequest request;
+    for (size_t i = 1; i < req.matches.size(); ++i) {
+      request.params.push_back(req.matches[i]);
+    }
+    for (const auto& [key, value] : req.params) {
+      request.query[key] = value;
+    }
+    request.body = req.body;
+    request.author = Author(req);
+    Send(res, handler(request));
+  };
+  if (method == "GET") {
+    impl_->server.Get(pattern, serve);
+  } else if (method == "POST") {
+    impl_->server.Post(pattern, serve);
+  } else if (method == "PUT") {
+    impl_->server.Put(pattern, serve);
+  } else if (method == "DELETE") {
+    impl_->server.Delete(pattern, serve);
+  }
 }
 
 void ApiServer::Stop() {

@@ -6,8 +6,11 @@
 // Thread-safe; requests are served by the server's own worker threads.
 #pragma once
 
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 
@@ -15,6 +18,22 @@
 #include "shadowfleet/metrics/metrics.h"
 
 namespace shadowfleet {
+
+// A request as a route handler sees it (the HTTP library stays inside the server).
+struct ApiRequest {
+  std::vector<std::string> params;  // The route pattern's capture groups, in order.
+  std::map<std::string, std::string> query;
+  std::string body;
+  std::string author;  // X-Shadowfleet-Author header, else ?author=, else "api".
+
+  // An integer query parameter; INVALID_ARGUMENT naming it when malformed or negative.
+  absl::StatusOr<int64_t> IntQuery(const std::string& name, int64_t fallback) const;
+  std::string StringQuery(const std::string& name, const std::string& fallback = "") const;
+  // The body as JSON; INVALID_ARGUMENT with the parser's position when it is not.
+  absl::StatusOr<nlohmann::json> Json() const;
+};
+
+using ApiHandler = std::function<absl::StatusOr<nlohmann::json>(const ApiRequest&)>;
 
 class ApiServer {
  public:
@@ -29,6 +48,10 @@ class ApiServer {
 
   // Stops accepting requests and waits for the serving thread. Idempotent.
   void Stop();
+
+  // Adds a route: `method` is GET, POST, PUT or DELETE; `pattern` a regular expression that
+  // must match the whole path. Components add their own API this way. Call before Start().
+  void Route(const std::string& method, const std::string& pattern, ApiHandler handler);
 
  private:
   struct Impl;
