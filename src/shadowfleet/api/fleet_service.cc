@@ -91,6 +91,11 @@ absl::StatusOr<ChangeRequest> ChangeRequest::FromJson(const nlohmann::json& body
   if (forms != 1) {
     return absl::InvalidArgumentError("give exactly one of patch, merge or set");
   }
+  for (const char* key : {"author", "reason"}) {
+    if (body.contains(key) && !body[key].is_string()) {
+      return Invalid(key, "must be a string");
+    }
+  }
   request.author = body.value("author", "");
   request.reason = body.value("reason", "");
   if (request.author.empty()) {

@@ -53,6 +53,9 @@ int RunCli(int argc, char** argv) {
 
   AddFleetCommands(app, ctx);
   AddConfigCommands(app, ctx);
+  AddSwitchoverCommands(app, ctx);
+  AddEvalCommands(app, ctx);
+  AddRiskCommands(app, ctx);
 
   try {
     app.parse(argc, argv);

@@ -43,5 +43,10 @@ std::string Seconds(const nlohmann::json& value);
 // Commands of each component.
 void AddFleetCommands(CLI::App& app, CliContext& ctx);
 void AddConfigCommands(CLI::App& app, CliContext& ctx);
+void AddSwitchoverCommands(CLI::App& app, CliContext& ctx);
+void AddEvalCommands(CLI::App& app, CliContext& ctx);
+// Risk-model commands: `eval cmapss` and `eval lanl` under `eval`, `train` and `score`.
+void AddRiskEvalCommands(CLI::App& eval, CliContext& ctx);
+void AddRiskCommands(CLI::App& app, CliContext& ctx);
 
 }  // namespace shadowfleet

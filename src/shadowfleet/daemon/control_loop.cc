@@ -19,12 +19,11 @@ bool IterationSummary::changed() const {
 }
 
 ControlLoop::ControlLoop(Store* store, FleetState* state, LiveManager* live, ShadowManager* shadow,
-                         VolumeSyncer* volumes, Clock* clock, ControlLoopOptions options)
+                         Clock* clock, ControlLoopOptions options)
     : store_(store),
       state_(state),
       live_(live),
       shadow_(shadow),
-      volumes_(volumes),
       clock_(clock),
       options_(std::move(options)) {}
 
@@ -80,7 +79,9 @@ void ControlLoop::Start() {
     stopping_ = false;
   }
   reconcile_thread_ = std::thread([this] { ReconcileThread(); });
-  volume_thread_ = std::thread([this] { VolumeThread(); });
+  for (const Task& task : tasks_) {
+    task_threads_.emplace_back([this, &task] { TaskThread(task); });
+  }
 }
 
 void ControlLoop::Stop() {
@@ -94,9 +95,10 @@ void ControlLoop::Stop() {
   if (reconcile_thread_.joinable()) {
     reconcile_thread_.join();
   }
-  if (volume_thread_.joinable()) {
-    volume_thread_.join();
+  for (std::thread& thread : task_threads_) {
+    thread.join();
   }
+  task_threads_.clear();
   if (leader_.exchange(false)) {
     store_->ReleaseLease(kLeaseName, options_.holder).IgnoreError();
     Logger("control")->info("controller lease released holder={}", options_.holder);
@@ -125,17 +127,21 @@ void ControlLoop::ReconcileThread() {
   }
 }
 
-void ControlLoop::VolumeThread() {
+void ControlLoop::AddTask(std::string name, absl::Duration interval, std::function<void()> task) {
+  tasks_.push_back({std::move(name), interval, std::move(task)});
+}
+
+void ControlLoop::TaskThread(const Task& task) {
   auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
   while (true) {
     {
       absl::MutexLock lock(&mu_);
-      if (mu_.AwaitWithTimeout(absl::Condition(&stopping), options_.volume_interval)) {
+      if (mu_.AwaitWithTimeout(absl::Condition(&stopping), task.interval)) {
         return;
       }
     }
     if (leader_.load()) {
-      volumes_->SyncDue();
+      task.run();
     }
   }
 }

@@ -6,13 +6,15 @@
 //
 // Only the daemon holding the store's "controller" lease runs passes, so several daemons can
 // share one store with one of them acting at a time; the others take over when its lease
-// expires. A second thread syncs data volumes under the same lease.
+// expires. Periodic tasks (data volume sync, metric scrapes, risk scoring) run on threads of
+// their own under the same lease, so a slow one never holds up reconciliation.
 #pragma once
 
 #include <atomic>
 #include <functional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/synchronization/mutex.h"
 
@@ -20,7 +22,6 @@
 #include "shadowfleet/fleet/fleet_state.h"
 #include "shadowfleet/fleet/live_manager.h"
 #include "shadowfleet/shadow/shadow_manager.h"
-#include "shadowfleet/volume/volume_syncer.h"
 
 namespace shadowfleet {
 
@@ -29,7 +30,6 @@ struct ControlLoopOptions {
   absl::Duration interval = absl::Seconds(1);
   absl::Duration lease_ttl = absl::Seconds(15);
   absl::Duration orphan_interval = absl::Minutes(1);
-  absl::Duration volume_interval = absl::Milliseconds(500);
 };
 
 struct IterationSummary {
@@ -42,10 +42,14 @@ struct IterationSummary {
 class ControlLoop {
  public:
   ControlLoop(Store* store, FleetState* state, LiveManager* live, ShadowManager* shadow,
-              VolumeSyncer* volumes, Clock* clock, ControlLoopOptions options);
+              Clock* clock, ControlLoopOptions options);
   ~ControlLoop();
   ControlLoop(const ControlLoop&) = delete;
   ControlLoop& operator=(const ControlLoop&) = delete;
+
+  // Adds a task run every `interval` on its own thread while this daemon holds the lease.
+  // Call before Start().
+  void AddTask(std::string name, absl::Duration interval, std::function<void()> task);
 
   void Start();
   // Finishes the current iteration, stops both threads and releases the lease.
@@ -61,15 +65,19 @@ class ControlLoop {
 
  private:
   bool RenewLease();
+  struct Task {
+    std::string name;
+    absl::Duration interval;
+    std::function<void()> run;
+  };
   void ReconcileThread();
-  void VolumeThread();
+  void TaskThread(const Task& task);
   bool WaitFor(absl::Duration timeout);  // False once stopping.
 
   Store* const store_;
   FleetState* const state_;
   LiveManager* const live_;
   ShadowManager* const shadow_;
-  VolumeSyncer* const volumes_;
   Clock* const clock_;
   const ControlLoopOptions options_;
 
@@ -79,8 +87,9 @@ class ControlLoop {
   std::atomic<bool> leader_{false};
   std::atomic<int64_t> iterations_{0};
   absl::Time last_orphan_collection_ = absl::InfinitePast();
+  std::vector<Task> tasks_;
   std::thread reconcile_thread_;
-  std::thread volume_thread_;
+  std::vector<std::thread> task_threads_;
 };
 
 }  // namespace shadowfleet

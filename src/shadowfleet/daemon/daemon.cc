@@ -7,6 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 
+#include "shadowfleet/api/switchover_routes.h"
+#include "shadowfleet/api/telemetry_routes.h"
 #include "shadowfleet/common/files.h"
 #include "shadowfleet/common/http_client.h"
 #include "shadowfleet/common/logging.h"
@@ -34,7 +36,6 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(const DaemonConfig& confi
   SF_ASSIGN_OR_RETURN(d.store_,
                       SqliteStore::Open({config.sqlite_path, config.sqlite_synchronous_full}));
   d.state_ = std::make_unique<FleetState>(d.store_.get());
-  SF_RETURN_IF_ERROR(d.state_->Sync());
   d.ledger_ = std::make_unique<Ledger>(d.store_.get(), clock);
   d.sim_cloud_ = std::make_unique<SimCloud>(clock);
   ProviderEnvironment environment;
@@ -62,8 +63,38 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(const DaemonConfig& confi
   loop.interval = config.reconcile_interval;
   loop.lease_ttl = config.lease_ttl;
   loop.orphan_interval = config.orphan_collection_interval;
+  d.telemetry_ = std::make_unique<TelemetryEngine>(d.state_.get(), d.store_.get(), clock,
+                                                   d.metrics_.get(), nullptr);
+  d.routers_ =
+      std::make_unique<RouterSet>(RouterEnvironment{config.state_dir, environment.bin_dir});
+  d.http_metrics_ = std::make_unique<HttpReplicaMetrics>();
+  d.sim_metrics_ = std::make_unique<SimReplicaMetrics>(d.sim_cloud_.get());
+  RouterSet* routers = d.routers_.get();
+  ReplicaMetricsSource* http_metrics = d.http_metrics_.get();
+  ReplicaMetricsSource* sim_metrics = d.sim_metrics_.get();
+  SwitchoverControllerOptions switchover;
+  switchover.workers = config.workers;
+  d.switchovers_ = std::make_unique<SwitchoverController>(
+      d.state_.get(), d.providers_.get(),
+      [routers](const GroupSpec& group) { return routers->For(group); },
+      [http_metrics, sim_metrics](const GroupSpec& group) {
+        return group.provider.name == "sim" ? sim_metrics : http_metrics;
+      },
+      clock, d.metrics_.get(), switchover);
   d.loop_ = std::make_unique<ControlLoop>(d.store_.get(), d.state_.get(), d.live_.get(),
-                                          d.shadow_.get(), d.volumes_.get(), clock, loop);
+                                          d.shadow_.get(), clock, loop);
+  VolumeSyncer* volumes = d.volumes_.get();
+  d.loop_->AddTask("volumes", absl::Milliseconds(500), [volumes] { volumes->SyncDue(); });
+  SwitchoverController* switchovers = d.switchovers_.get();
+  d.loop_->AddTask("switchovers", absl::Milliseconds(250),
+                   [switchovers] { switchovers->ReconcileAll(); });
+  TelemetryEngine* telemetry = d.telemetry_.get();
+  d.loop_->AddTask("scrape", absl::Milliseconds(200), [telemetry] { telemetry->ScrapeDue(); });
+  d.loop_->AddTask("telemetry-flush", absl::Seconds(10), [telemetry] {
+    if (absl::Status s = telemetry->Flush(); !s.ok()) {
+      Logger("telemetry")->warn("could not persist feature history error={}", s.ToString());
+    }
+  });
   ControlLoop* control = d.loop_.get();
   d.service_ =
       std::make_unique<FleetService>(d.state_.get(), d.ledger_.get(), d.store_.get(), clock,
@@ -83,6 +114,11 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(const DaemonConfig& confi
       config.per_instance_metrics_limit);
   d.metrics_->AddCollectable(d.readiness_metrics_);
   d.api_ = std::make_unique<ApiServer>(d.service_.get(), d.metrics_.get());
+  // Only now, with every watcher of the state registered, is the stored state read.
+  SF_RETURN_IF_ERROR(d.state_->Sync());
+  AddTelemetryRoutes(*d.api_, d.telemetry_.get(), clock);
+  AddSwitchoverRoutes(*d.api_, d.switchovers_.get(), d.state_.get(),
+                      [control] { control->Nudge(); });
   return daemon;
 }
 
@@ -120,6 +156,9 @@ void Daemon::Stop() {
   started_ = false;
   api_->Stop();
   loop_->Stop();
+  if (absl::Status s = telemetry_->Flush(/*including_open=*/true); !s.ok()) {
+    Logger("daemon")->warn("could not persist feature history error={}", s.ToString());
+  }
   Logger("daemon")->info("daemon stopped address={}", address());
 }
 

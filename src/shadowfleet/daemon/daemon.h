@@ -14,7 +14,11 @@
 #include "shadowfleet/daemon/control_loop.h"
 #include "shadowfleet/daemon/daemon_config.h"
 #include "shadowfleet/provider/sim_provider.h"
+#include "shadowfleet/router/router_set.h"
 #include "shadowfleet/store/sqlite_store.h"
+#include "shadowfleet/switchover/switchover_controller.h"
+#include "shadowfleet/telemetry/telemetry_engine.h"
+#include "shadowfleet/volume/volume_syncer.h"
 
 namespace shadowfleet {
 
@@ -44,6 +48,9 @@ class Daemon {
   ProviderSet& providers() { return *providers_; }
   SimCloud& sim_cloud() { return *sim_cloud_; }
   Metrics& metrics() { return *metrics_; }
+  TelemetryEngine& telemetry() { return *telemetry_; }
+  SwitchoverController& switchovers() { return *switchovers_; }
+  RouterSet& routers() { return *routers_; }
 
  private:
   explicit Daemon(DaemonConfig config, Clock* clock) : config_(std::move(config)), clock_(clock) {}
@@ -61,6 +68,11 @@ class Daemon {
   std::unique_ptr<LiveManager> live_;
   std::unique_ptr<ShadowManager> shadow_;
   std::unique_ptr<VolumeSyncer> volumes_;
+  std::unique_ptr<TelemetryEngine> telemetry_;
+  std::unique_ptr<RouterSet> routers_;
+  std::unique_ptr<HttpReplicaMetrics> http_metrics_;
+  std::unique_ptr<SimReplicaMetrics> sim_metrics_;
+  std::unique_ptr<SwitchoverController> switchovers_;
   std::unique_ptr<ControlLoop> loop_;
   std::unique_ptr<FleetService> service_;
   std::unique_ptr<ApiServer> api_;

@@ -46,8 +46,14 @@ absl::StatusOr<StoredFleet> StoredFleet::FromJson(const nlohmann::json& j) {
   } catch (const nlohmann::json::exception& e) {
     return absl::DataLossError(absl::StrCat("malformed stored fleet: ", e.what()));
   }
-  SF_ASSIGN_OR_RETURN(std::vector<FleetSpec> specs,
-                      ParseFleetSpecs(fleet.source, "stored fleet " + fleet.name));
+  absl::StatusOr<std::vector<FleetSpec>> parsed =
+      ParseFleetSpecs(fleet.source, "stored fleet " + fleet.name);
+  if (!parsed.ok()) {
+    // It parsed when it was applied: failing now means the stored copy was damaged.
+    return absl::DataLossError(absl::StrCat("stored fleet ", fleet.name,
+                                            " no longer parses: ", parsed.status().message()));
+  }
+  std::vector<FleetSpec> specs = *std::move(parsed);
   auto it = std::find_if(specs.begin(), specs.end(),
                          [&](const FleetSpec& s) { return s.name == fleet.name; });
   if (it == specs.end()) {
@@ -64,12 +70,37 @@ absl::Status FleetState::Sync() {
     after = synced_revision_;
   }
   SF_ASSIGN_OR_RETURN(ChangeSet changes, store_->ListChanges(after));
-  absl::MutexLock lock(&mu_);
-  for (const ObjectRecord& record : changes.changes) {
-    ApplyChange(record);
+  std::vector<ObjectRecord> others;
+  {
+    absl::MutexLock lock(&mu_);
+    for (ObjectRecord& record : changes.changes) {
+      if (watchers_.count(record.kind) > 0) {
+        others.push_back(std::move(record));
+      } else {
+        ApplyChange(record);
+      }
+    }
+    synced_revision_ = std::max(synced_revision_, changes.revision);
   }
-  synced_revision_ = std::max(synced_revision_, changes.revision);
+  Notify(std::move(others));
   return absl::OkStatus();
+}
+
+void FleetState::Watch(const std::string& kind,
+                       std::function<void(const ObjectRecord&)> on_change) {
+  watchers_[kind].push_back(std::move(on_change));
+}
+
+void FleetState::Notify(std::vector<ObjectRecord> changes) {
+  for (const ObjectRecord& change : changes) {
+    auto it = watchers_.find(change.kind);
+    if (it == watchers_.end()) {
+      continue;
+    }
+    for (const auto& watcher : it->second) {
+      watcher(change);
+    }
+  }
 }
 
 template <typename T>
@@ -135,6 +166,13 @@ void FleetState::ApplyChange(const ObjectRecord& record) {
 
 absl::StatusOr<int64_t> FleetState::Commit(StateBatch& batch) {
   SF_ASSIGN_OR_RETURN(int64_t revision, store_->Commit(batch.batch_));
+  if (!batch.others_.empty()) {
+    std::vector<ObjectRecord> others = batch.others_;
+    for (ObjectRecord& other : others) {
+      other.revision = revision;
+    }
+    Notify(std::move(others));
+  }
   absl::MutexLock lock(&mu_);
   for (const auto& [kind, name] : batch.deletions_) {
     if (kind == kInstanceObject) {
@@ -331,6 +369,12 @@ void StateBatch::DeleteFleet(const std::string& name, int64_t expected_revision)
 
 void StateBatch::AddEvent(EventRecord event) {
   batch_.AppendEvent(std::move(event));
+}
+
+void StateBatch::PutObject(std::string kind, std::string name, std::string value,
+                           int64_t expected_revision) {
+  others_.push_back({kind, name, 0, false, value});
+  batch_.Put(std::move(kind), std::move(name), std::move(value), expected_revision);
 }
 
 }  // namespace shadowfleet

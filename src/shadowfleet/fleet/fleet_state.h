@@ -7,6 +7,7 @@
 // Thread-safe.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -85,7 +86,15 @@ class FleetState {
   std::shared_ptr<const GroupSpec> Group(const std::string& group) const;
   size_t instance_count() const;
 
+  // Calls `on_change` (after Sync() or Commit(), with no lock of this view held) for every
+  // change to an object of `kind` that this view does not model itself, such as
+  // switchovers: components that own such objects keep their own typed cache this way.
+  // Call before the first Sync().
+  void Watch(const std::string& kind, std::function<void(const ObjectRecord&)> on_change);
+
  private:
+  void Notify(std::vector<ObjectRecord> changes) ABSL_LOCKS_EXCLUDED(mu_);
+
   template <typename T>
   using Map = std::unordered_map<std::string, Cached<T>>;
 
@@ -107,6 +116,7 @@ class FleetState {
   std::map<std::string, std::string> group_owner_ ABSL_GUARDED_BY(mu_);  // group -> fleet
   std::map<std::string, std::shared_ptr<const StoredFleet>> generations_ ABSL_GUARDED_BY(mu_);
   int malformed_records_ ABSL_GUARDED_BY(mu_) = 0;
+  std::map<std::string, std::vector<std::function<void(const ObjectRecord&)>>> watchers_;
 };
 
 // Typed writes for FleetState::Commit. Each Put names the revision its caller read
@@ -125,6 +135,8 @@ class StateBatch {
   void PutFleetGeneration(const StoredFleet& fleet);
   void DeleteFleet(const std::string& name, int64_t expected_revision);
   void AddEvent(EventRecord event);
+  // An object of a kind this view does not model (delivered to its watchers).
+  void PutObject(std::string kind, std::string name, std::string value, int64_t expected_revision);
 
   const WriteBatch& write_batch() const { return batch_; }
   bool empty() const { return batch_.empty(); }
@@ -137,6 +149,7 @@ class StateBatch {
   std::vector<std::shared_ptr<const VolumeStatus>> volumes_;
   std::vector<std::shared_ptr<const StoredFleet>> fleets_;
   std::vector<std::pair<std::string, std::string>> deletions_;  // (kind, name)
+  std::vector<ObjectRecord> others_;
 };
 
 }  // namespace shadowfleet

@@ -266,6 +266,17 @@ absl::Status LiveManager::Reconcile(const std::string& instance_id, LivePassStat
     return absl::OkStatus();
   }
   SF_RETURN_IF_ERROR(CheckLive(step));
+  if (managed && step.instance->live_phase == LivePhase::kLost &&
+      step.instance->active_switchover.empty() &&
+      step.group->replace_lost_after > absl::ZeroDuration() &&
+      step.now - step.instance->live_phase_since >= step.group->replace_lost_after) {
+    return ReplaceLostLive(step);
+  }
+  if (!step.instance->active_switchover.empty()) {
+    // A switchover owns the pair: new versions wait until it ends, so that the replica
+    // taking over runs exactly what was judged.
+    return absl::OkStatus();
+  }
   if (step.instance->live_version < step.head->version &&
       step.instance->live_phase == LivePhase::kRunning) {
     return PushVersion(step);
@@ -397,6 +408,7 @@ absl::Status LiveManager::CreateLive(Step& step) {
   }
   next = *step.instance;
   next.live = *std::move(replica);
+  next.live_phase_since = step.now;
   next.live_version = step.head->version;
   next.last_refreshed = step.now;
   next.live_error.clear();
@@ -408,6 +420,25 @@ absl::Status LiveManager::CreateLive(Step& step) {
               next.live_version);
   return Write(step, next, "live.created",
                absl::StrCat("live ", replica_id, " created at version ", next.live_version));
+}
+
+absl::Status LiveManager::ReplaceLostLive(Step& step) {
+  // The lost replica is cleared away first; CreateLive() then builds a new one.
+  if (absl::Status gone = step.provider->Terminate(*step.instance->live); !gone.ok()) {
+    return Fail(step, "terminate", gone);
+  }
+  InstanceRecord next = *step.instance;
+  std::string lost = next.live->id;
+  next.live.reset();
+  next.live_phase = LivePhase::kPending;
+  next.live_phase_since = step.now;
+  Log()->warn("live replaced after loss instance={} replica={}", step.id, lost);
+  if (metrics_ != nullptr) {
+    metrics_->LiveAction("replaced").Increment();
+  }
+  SF_RETURN_IF_ERROR(Write(step, next, "live.replaced",
+                           absl::StrCat("lost live ", lost, " replaced by a new one")));
+  return CreateLive(step);
 }
 
 absl::Status LiveManager::CheckLive(Step& step) {
@@ -449,6 +480,7 @@ absl::Status LiveManager::CheckLive(Step& step) {
   }
   InstanceRecord next = *step.instance;
   next.live_phase = phase;
+  next.live_phase_since = step.now;
   next.live_error = phase == LivePhase::kRunning ? "" : detail;
   std::string event = absl::StrCat("live.", absl::AsciiStrToLower(LivePhaseName(phase)));
   if (phase == LivePhase::kLost || phase == LivePhase::kUnhealthy) {

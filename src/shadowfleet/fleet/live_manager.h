@@ -75,6 +75,7 @@ class LiveManager {
   absl::Status MoveToGeneration(Step& step);
   absl::Status CreateLive(Step& step);
   absl::Status CheckLive(Step& step);
+  absl::Status ReplaceLostLive(Step& step);
   absl::Status PushVersion(Step& step);
   absl::Status ObserveLive(Step& step);
   absl::Status RemoveInstance(Step& step);

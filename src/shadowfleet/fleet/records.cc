@@ -109,6 +109,7 @@ nlohmann::json InstanceRecord::ToJson() const {
       {"group", group},
       {"index", index},
       {"livePhase", LivePhaseName(live_phase)},
+      {"livePhaseSince", TimeToJson(live_phase_since)},
       {"liveVersion", live_version},
       {"liveError", live_error},
       {"liveHealthFailures", live_health_failures},
@@ -117,6 +118,7 @@ nlohmann::json InstanceRecord::ToJson() const {
       {"createdAt", TimeToJson(created_at)},
       {"lastRefreshed", TimeToJson(last_refreshed)},
       {"removed", removed},
+      {"activeSwitchover", active_switchover},
   };
   j["live"] = live ? live->ToJson() : nlohmann::json(nullptr);
   j["riskScore"] = risk_score ? nlohmann::json(*risk_score) : nlohmann::json(nullptr);
@@ -140,6 +142,7 @@ absl::StatusOr<InstanceRecord> InstanceRecord::FromJson(const nlohmann::json& j)
     r.index = j.at("index").get<int>();
     r.live = *live;
     r.live_phase = EnumFromName(j.at("livePhase").get<std::string>(), kLivePhases);
+    r.live_phase_since = TimeFromJson(j.value("livePhaseSince", int64_t{0}));
     r.live_version = j.at("liveVersion").get<int64_t>();
     r.live_error = j.value("liveError", "");
     r.live_health_failures = j.value("liveHealthFailures", 0);
@@ -151,6 +154,7 @@ absl::StatusOr<InstanceRecord> InstanceRecord::FromJson(const nlohmann::json& j)
       r.risk_score = j["riskScore"].get<double>();
     }
     r.removed = j.value("removed", false);
+    r.active_switchover = j.value("activeSwitchover", "");
     return r;
   });
 }

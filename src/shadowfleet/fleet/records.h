@@ -41,6 +41,7 @@ struct InstanceRecord {
   int index = 0;
   std::optional<Replica> live;
   LivePhase live_phase = LivePhase::kPending;
+  absl::Time live_phase_since = absl::InfinitePast();
   int64_t live_version = 0;  // The ledger version live is known to run.
   std::string live_error;
   int live_health_failures = 0;
@@ -50,6 +51,9 @@ struct InstanceRecord {
   absl::Time last_refreshed = absl::InfinitePast();  // When live was last replaced.
   std::optional<double> risk_score;                  // Set by the prediction engine.
   bool removed = false;  // No longer in any spec; its replicas are being torn down.
+  // The switchover that owns the live/shadow pair while it moves traffic; while set, the live
+  // and shadow managers leave both replicas alone.
+  std::string active_switchover;
 
   // Returns a new replica id for `role` and advances the counter.
   std::string NextReplicaId(Role role);

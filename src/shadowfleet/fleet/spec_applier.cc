@@ -9,16 +9,37 @@
 namespace shadowfleet {
 namespace {
 
-// Re-serialises one fleet's document out of a multi-document input, so that the stored
-// source of each fleet holds exactly that fleet.
+// The text of the document in `text` that declares `fleet_name`, exactly as written (with its
+// comments and quoting), so that the stored source parses back to the same values. Documents
+// are separated by "---" lines.
 std::string SourceOf(const std::string& text, const std::string& fleet_name) {
-  YamlDecoder ignored("");
-  for (const YAML::Node& doc : LoadYamlDocuments(text, ignored)) {
-    if (doc.IsMap() && doc["metadata"] && doc["metadata"]["name"] &&
-        doc["metadata"]["name"].Scalar() == fleet_name) {
-      YAML::Emitter out;
-      out << doc;
-      return std::string(out.c_str()) + "\n";
+  std::vector<std::string> documents(1);
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t end = text.find('\n', pos);
+    std::string line = text.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+    bool separator = line.rfind("---", 0) == 0 &&
+                     (line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r');
+    if (separator) {
+      documents.emplace_back();
+    } else {
+      documents.back() += line + "\n";
+    }
+    if (end == std::string::npos) {
+      break;
+    }
+    pos = end + 1;
+  }
+  for (const std::string& document : documents) {
+    try {
+      YAML::Node node = YAML::Load(document);
+      if (node.IsMap() && node["metadata"] && node["metadata"].IsMap() &&
+          node["metadata"]["name"] && node["metadata"]["name"].IsScalar() &&
+          node["metadata"]["name"].Scalar() == fleet_name) {
+        return document;
+      }
+    } catch (const YAML::Exception&) {
+      // A fragment that only parses as part of the whole input; handled below.
     }
   }
   return text;

@@ -45,6 +45,19 @@ absl::StatusOr<nlohmann::json> ApplyPatch(const nlohmann::json& document,
   }
 }
 
+// Applies a delta read back from the store. A stored delta that does not apply means the stored
+// bytes are damaged: DATA_LOSS, like a digest mismatch.
+absl::StatusOr<nlohmann::json> ApplyStoredDelta(const nlohmann::json& document,
+                                                const nlohmann::json& patch,
+                                                const VersionRecord& delta) {
+  absl::StatusOr<nlohmann::json> out = ApplyPatch(document, patch);
+  if (!out.ok()) {
+    return absl::DataLossError(absl::StrCat("version ", delta.version, " of ", delta.instance_id,
+                                            ": ", out.status().message()));
+  }
+  return out;
+}
+
 }  // namespace
 
 const char* ChangeSourceName(ChangeSource source) {
@@ -122,14 +135,23 @@ absl::StatusOr<RecordResult> Ledger::Record(const std::string& instance_id,
   if (!document.is_object()) {
     return absl::InvalidArgumentError("a configuration document must be a JSON object");
   }
+  return RecordWithRetry(
+      instance_id, [&](const Tip&) -> absl::StatusOr<nlohmann::json> { return document; }, meta,
+      also);
+}
+
+absl::StatusOr<RecordResult> Ledger::RecordWithRetry(const std::string& instance_id,
+                                                     const NextDocumentFn& next_document,
+                                                     const ChangeMeta& meta,
+                                                     const WriteBatch* also) {
   absl::MutexLock lock(&mu_);
   absl::Status last;
   for (int attempt = 0; attempt < kAppendAttempts; ++attempt) {
-    absl::StatusOr<RecordResult> result = RecordLocked(instance_id, document, meta, also);
+    absl::StatusOr<RecordResult> result = RecordLocked(instance_id, next_document, meta, also);
     if (result.ok() || !absl::IsAborted(result.status())) {
       return result;
     }
-    // Another writer appended first: reload the tip and compute the delta again.
+    // Another writer appended first: reload the tip and derive the document again.
     last = result.status();
     ForgetTip(instance_id);
   }
@@ -137,12 +159,20 @@ absl::StatusOr<RecordResult> Ledger::Record(const std::string& instance_id,
 }
 
 absl::StatusOr<RecordResult> Ledger::RecordLocked(const std::string& instance_id,
-                                                  const nlohmann::json& document,
+                                                  const NextDocumentFn& next_document,
                                                   const ChangeMeta& meta, const WriteBatch* also) {
   SF_ASSIGN_OR_RETURN(Tip tip, LoadTip(instance_id));
+  SF_ASSIGN_OR_RETURN(nlohmann::json document, next_document(tip));
   std::string canonical = document.dump();
   std::string digest = Sha256(canonical);
   if (tip.version > 0 && digest == tip.digest) {
+    // A cached tip is stale if another process appended since: only the store's head can
+    // confirm that this document is still the latest (ABORTED retries with a fresh tip).
+    SF_ASSIGN_OR_RETURN(std::optional<VersionHead> head, store_->ReadHead(instance_id));
+    if (!head || head->version != tip.version) {
+      return absl::AbortedError(
+          absl::StrCat("the ledger of ", instance_id, " changed since its tip was cached"));
+    }
     SF_ASSIGN_OR_RETURN(VersionInfo info, Info(instance_id, tip.version));
     return RecordResult{std::move(info), false};
   }
@@ -156,12 +186,19 @@ absl::StatusOr<RecordResult> Ledger::RecordLocked(const std::string& instance_id
   record.reason = meta.reason;
   record.source = static_cast<int>(meta.source);
 
-  // A delta unless the chain since the last checkpoint would grow past its budget.
+  // A delta unless the chain since the last checkpoint would grow past its budget. nlohmann's
+  // diff takes numbers of equal value as equal (4 and 4.0), so a delta may not rebuild the
+  // document's exact text: such a version is written as a checkpoint instead.
   std::string delta;
+  bool exact_delta = false;
   if (tip.version > 0) {
-    delta = EncodePayload(nlohmann::json::diff(tip.document, document));
+    nlohmann::json patch = nlohmann::json::diff(tip.document, document);
+    absl::StatusOr<nlohmann::json> rebuilt = ApplyPatch(tip.document, patch);
+    exact_delta = rebuilt.ok() && rebuilt->dump() == canonical;
+    delta = EncodePayload(patch);
   }
-  bool checkpoint = tip.version == 0 || tip.chain_length + 1 > options_.max_chain_length ||
+  bool checkpoint = tip.version == 0 || !exact_delta ||
+                    tip.chain_length + 1 > options_.max_chain_length ||
                     static_cast<double>(tip.chain_bytes + static_cast<int64_t>(delta.size())) >
                         options_.max_chain_bytes_ratio * static_cast<double>(tip.document_bytes);
   record.checkpoint = checkpoint;
@@ -197,16 +234,17 @@ absl::StatusOr<RecordResult> Ledger::RecordPatch(const std::string& instance_id,
   if (!patch.is_array()) {
     return absl::InvalidArgumentError("a JSON Patch must be an array of operations");
   }
-  absl::MutexLock lock(&mu_);
-  SF_ASSIGN_OR_RETURN(Tip tip, LoadTip(instance_id));
-  if (tip.version == 0) {
-    return absl::NotFoundError(absl::StrCat("instance ", instance_id, " has no configuration"));
-  }
-  SF_ASSIGN_OR_RETURN(nlohmann::json document, ApplyPatch(tip.document, patch));
-  if (!document.is_object()) {
-    return absl::InvalidArgumentError("the patch must leave the document a JSON object");
-  }
-  return RecordLocked(instance_id, document, meta, nullptr);
+  auto patched = [&](const Tip& tip) -> absl::StatusOr<nlohmann::json> {
+    if (tip.version == 0) {
+      return absl::NotFoundError(absl::StrCat("instance ", instance_id, " has no configuration"));
+    }
+    SF_ASSIGN_OR_RETURN(nlohmann::json document, ApplyPatch(tip.document, patch));
+    if (!document.is_object()) {
+      return absl::InvalidArgumentError("the patch must leave the document a JSON object");
+    }
+    return document;
+  };
+  return RecordWithRetry(instance_id, patched, meta, nullptr);
 }
 
 absl::StatusOr<RecordResult> Ledger::RecordMerge(const std::string& instance_id,
@@ -215,11 +253,12 @@ absl::StatusOr<RecordResult> Ledger::RecordMerge(const std::string& instance_id,
   if (!partial.is_object()) {
     return absl::InvalidArgumentError("a merge patch must be a JSON object");
   }
-  absl::MutexLock lock(&mu_);
-  SF_ASSIGN_OR_RETURN(Tip tip, LoadTip(instance_id));
-  nlohmann::json document = tip.document.is_object() ? tip.document : nlohmann::json::object();
-  document.merge_patch(partial);
-  return RecordLocked(instance_id, document, meta, nullptr);
+  auto merged = [&](const Tip& tip) -> absl::StatusOr<nlohmann::json> {
+    nlohmann::json document = tip.document.is_object() ? tip.document : nlohmann::json::object();
+    document.merge_patch(partial);
+    return document;
+  };
+  return RecordWithRetry(instance_id, merged, meta, nullptr);
 }
 
 absl::StatusOr<Ledger::Tip> Ledger::LoadTip(const std::string& instance_id) {
@@ -246,7 +285,7 @@ absl::StatusOr<Ledger::Tip> Ledger::LoadTip(const std::string& instance_id) {
   std::string digest = checkpoint->digest;
   for (const VersionRecord& delta : deltas) {
     SF_ASSIGN_OR_RETURN(nlohmann::json patch, DecodePayload(delta.payload));
-    SF_ASSIGN_OR_RETURN(tip.document, ApplyPatch(tip.document, patch));
+    SF_ASSIGN_OR_RETURN(tip.document, ApplyStoredDelta(tip.document, patch, delta));
     tip.chain_length++;
     tip.chain_bytes += static_cast<int64_t>(delta.payload.size());
     digest = delta.digest;
@@ -314,7 +353,7 @@ absl::StatusOr<nlohmann::json> Ledger::Rebuild(const std::string& instance_id, i
     }
     for (const VersionRecord& delta : deltas) {
       SF_ASSIGN_OR_RETURN(nlohmann::json patch, DecodePayload(delta.payload));
-      SF_ASSIGN_OR_RETURN(document, ApplyPatch(document, patch));
+      SF_ASSIGN_OR_RETURN(document, ApplyStoredDelta(document, patch, delta));
     }
     digest = deltas.back().digest;
   }
@@ -387,7 +426,7 @@ absl::StatusOr<CompactionResult> Ledger::Compact(const std::string& instance_id,
   SF_ASSIGN_OR_RETURN(std::vector<VersionRecord> candidates,
                       store_->ReadVersions(instance_id, oldest, keep_from - 1));
   for (const VersionRecord& r : candidates) {
-    if (absl::FromUnixMillis(r.created_at_ms) >= age_cutoff) {
+    if (absl::FromUnixMillis(r.created_at_ms) > age_cutoff) {
       keep_from = r.version;
       break;
     }
@@ -395,6 +434,8 @@ absl::StatusOr<CompactionResult> Ledger::Compact(const std::string& instance_id,
   if (keep_at_least_from > 0) {
     keep_from = std::min(keep_from, keep_at_least_from);
   }
+  // The newest version is never removed, whatever the policy: the head refers to it.
+  keep_from = std::min(keep_from, head->version);
   result.oldest_kept = std::max(keep_from, oldest);
   if (keep_from <= oldest) {
     return result;
@@ -445,7 +486,7 @@ absl::Status Ledger::Verify(const std::string& instance_id) {
           absl::StrCat("the oldest version of ", instance_id, " is not a checkpoint"));
     } else {
       SF_ASSIGN_OR_RETURN(nlohmann::json patch, DecodePayload(r.payload));
-      SF_ASSIGN_OR_RETURN(document, ApplyPatch(document, patch));
+      SF_ASSIGN_OR_RETURN(document, ApplyStoredDelta(document, patch, r));
     }
     if (Sha256(document.dump()) != r.digest) {
       return absl::DataLossError(absl::StrCat("version ", r.version, " of ", instance_id,

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <list>
 #include <optional>
 #include <string>
@@ -152,10 +153,19 @@ class Ledger {
     int64_t document_bytes = 0;  // Size of the document's canonical text.
   };
 
+  // Derives the document to record from the latest version (the tip).
+  using NextDocumentFn = std::function<absl::StatusOr<nlohmann::json>(const Tip& tip)>;
+
   absl::StatusOr<Tip> LoadTip(const std::string& instance_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Records next_document(tip), starting over from a freshly loaded tip when another writer
+  // appended in between (up to a few times).
+  absl::StatusOr<RecordResult> RecordWithRetry(const std::string& instance_id,
+                                               const NextDocumentFn& next_document,
+                                               const ChangeMeta& meta, const WriteBatch* also)
+      ABSL_LOCKS_EXCLUDED(mu_);
   absl::StatusOr<RecordResult> RecordLocked(const std::string& instance_id,
-                                            const nlohmann::json& document, const ChangeMeta& meta,
-                                            const WriteBatch* also)
+                                            const NextDocumentFn& next_document,
+                                            const ChangeMeta& meta, const WriteBatch* also)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<nlohmann::json> Rebuild(const std::string& instance_id, int64_t version);
   void CacheTip(const std::string& instance_id, Tip tip) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

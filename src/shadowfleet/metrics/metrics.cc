@@ -55,7 +55,35 @@ Metrics::Metrics()
       spec_rejected_(prometheus::BuildCounter()
                          .Name("shadowfleet_specs_rejected_total")
                          .Help("Fleet specs rejected as invalid")
-                         .Register(*registry_)) {}
+                         .Register(*registry_)),
+      telemetry_samples_(prometheus::BuildCounter()
+                             .Name("shadowfleet_telemetry_samples_total")
+                             .Help("Metric samples accepted from scrapes and pushes")
+                             .Register(*registry_)),
+      telemetry_rejected_(prometheus::BuildCounter()
+                              .Name("shadowfleet_telemetry_rejected_samples_total")
+                              .Help("Metric samples rejected, by reason")
+                              .Register(*registry_)),
+      telemetry_scrapes_(prometheus::BuildCounter()
+                             .Name("shadowfleet_telemetry_scrapes_total")
+                             .Help("Scrapes of live replicas' metrics endpoints, by result")
+                             .Register(*registry_)),
+      switchovers_(prometheus::BuildCounter()
+                       .Name("shadowfleet_switchovers_total")
+                       .Help("Switchovers ended, by outcome (completed, rolled_back, cancelled)")
+                       .Register(*registry_)),
+      switchover_steps_(prometheus::BuildHistogram()
+                            .Name("shadowfleet_switchover_step_seconds")
+                            .Help("Duration of canary steps, from weight change to judgement")
+                            .Register(*registry_)),
+      switchover_weight_(prometheus::BuildGauge()
+                             .Name("shadowfleet_switchover_weight_percent")
+                             .Help("Share of an instance's traffic on the replica taking over")
+                             .Register(*registry_)),
+      risk_score_(prometheus::BuildGauge()
+                      .Name("shadowfleet_risk_score")
+                      .Help("Probability that the instance fails within the model's horizon")
+                      .Register(*registry_)) {}
 
 std::string Metrics::Serialize() const {
   std::vector<prometheus::MetricFamily> families = registry_->Collect();
@@ -112,6 +140,31 @@ prometheus::Counter& Metrics::ApiRequests(const std::string& method, const std::
 }
 prometheus::Counter& Metrics::SpecRejected() {
   return spec_rejected_.Add({});
+}
+
+prometheus::Counter& Metrics::TelemetrySamples() {
+  return telemetry_samples_.Add({});
+}
+prometheus::Counter& Metrics::TelemetryRejected(const std::string& reason) {
+  return telemetry_rejected_.Add({{"reason", reason}});
+}
+prometheus::Counter& Metrics::TelemetryScrapes(const std::string& result) {
+  return telemetry_scrapes_.Add({{"result", result}});
+}
+
+prometheus::Counter& Metrics::Switchovers(const std::string& outcome) {
+  return switchovers_.Add({{"outcome", outcome}});
+}
+prometheus::Histogram& Metrics::SwitchoverStepSeconds() {
+  return switchover_steps_.Add(
+      {}, prometheus::Histogram::BucketBoundaries{1, 5, 10, 30, 60, 120, 300, 600});
+}
+prometheus::Gauge& Metrics::SwitchoverWeight(const std::string& instance) {
+  return switchover_weight_.Add({{"instance", instance}});
+}
+
+prometheus::Gauge& Metrics::RiskScore(const std::string& instance) {
+  return risk_score_.Add({{"instance", instance}});
 }
 
 prometheus::MetricFamily GaugeFamily(std::string name, std::string help) {

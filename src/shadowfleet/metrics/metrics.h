@@ -48,6 +48,19 @@ class Metrics {
   prometheus::Counter& ApiRequests(const std::string& method, const std::string& code);
   prometheus::Counter& SpecRejected();
 
+  // Telemetry: samples accepted, rejected (by reason) and scrapes (by result).
+  prometheus::Counter& TelemetrySamples();
+  prometheus::Counter& TelemetryRejected(const std::string& reason);
+  prometheus::Counter& TelemetryScrapes(const std::string& result);
+
+  // Switchovers: by outcome, step durations, and the new replica's current weight.
+  prometheus::Counter& Switchovers(const std::string& outcome);
+  prometheus::Histogram& SwitchoverStepSeconds();
+  prometheus::Gauge& SwitchoverWeight(const std::string& instance);
+
+  // The risk score of an instance: P(failure within the model's horizon).
+  prometheus::Gauge& RiskScore(const std::string& instance);
+
  private:
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Histogram>& pass_duration_;
@@ -60,6 +73,13 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& store_conflicts_;
   prometheus::Family<prometheus::Counter>& api_requests_;
   prometheus::Family<prometheus::Counter>& spec_rejected_;
+  prometheus::Family<prometheus::Counter>& telemetry_samples_;
+  prometheus::Family<prometheus::Counter>& telemetry_rejected_;
+  prometheus::Family<prometheus::Counter>& telemetry_scrapes_;
+  prometheus::Family<prometheus::Counter>& switchovers_;
+  prometheus::Family<prometheus::Histogram>& switchover_steps_;
+  prometheus::Family<prometheus::Gauge>& switchover_weight_;
+  prometheus::Family<prometheus::Gauge>& risk_score_;
 
   mutable std::mutex collectables_mu_;
   std::vector<std::weak_ptr<prometheus::Collectable>> collectables_;

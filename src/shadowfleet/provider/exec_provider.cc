@@ -85,14 +85,16 @@ absl::StatusOr<nlohmann::json> ExecProvider::Call(const std::string& operation,
   }
   absl::StatusOr<CommandResult> run = RunCommand(argv, options);
   if (!run.ok()) {
-    return absl::UnavailableError(
-        absl::StrCat("exec plug-in ", operation, ": ", run.status().message()));
+    // Keeps the code (DEADLINE_EXCEEDED for a hung plug-in, NOT_FOUND for a missing one).
+    return absl::Status(run.status().code(),
+                        absl::StrCat("exec plug-in ", operation, ": ", run.status().message()));
   }
   nlohmann::json response =
       nlohmann::json::parse(run->stdout_data, nullptr, /*allow_exceptions=*/false);
   if (run->exit_code != 0) {
     std::string reason = response.is_object() && response.contains("error")
-                             ? response["error"].dump()
+                             ? (response["error"].is_string() ? response["error"].get<std::string>()
+                                                              : response["error"].dump())
                              : Quote(run->stderr_data);
     return absl::UnavailableError(
         absl::StrCat("exec plug-in ", operation, " exited with ", run->exit_code, ": ", reason));

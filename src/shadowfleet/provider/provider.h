@@ -67,6 +67,14 @@ struct ListedReplica {
   Replica replica;
 };
 
+// A replica's cumulative request counters, as a canary judgement reads them.
+struct ReplicaCounters {
+  double requests = 0;
+  double errors = 0;
+  double latency_sum = 0;  // Seconds.
+  double latency_count = 0;
+};
+
 struct VolumeSyncResult {
   absl::Time synced_as_of;  // The copy now holds the source's data as of this time.
   int64_t files_copied = 0;

@@ -32,6 +32,34 @@ bool SimCloud::SetDrift(const std::string& replica_id, nlohmann::json partial_co
   return true;
 }
 
+bool SimCloud::SetBehaviour(const std::string& replica_id, double error_rate,
+                            double latency_seconds) {
+  absl::MutexLock lock(&mu_);
+  auto it = replicas_.find(replica_id);
+  if (it == replicas_.end()) {
+    return false;
+  }
+  it->second.error_rate = error_rate;
+  it->second.latency = latency_seconds;
+  return true;
+}
+
+absl::StatusOr<ReplicaCounters> SimCloud::Counters(const std::string& replica_id) const {
+  absl::Time now = clock_->Now();
+  absl::MutexLock lock(&mu_);
+  auto it = replicas_.find(replica_id);
+  if (it == replicas_.end() || it->second.failed || now < it->second.ready_at) {
+    return absl::NotFoundError("sim replica " + replica_id + " is not running");
+  }
+  const SimReplica& sim = it->second;
+  ReplicaCounters counters;
+  counters.requests = 100 * absl::ToDoubleSeconds(now - sim.ready_at);
+  counters.errors = counters.requests * sim.error_rate;
+  counters.latency_count = counters.requests;
+  counters.latency_sum = counters.requests * sim.latency;
+  return counters;
+}
+
 SimProvider::SimProvider(GroupSpec group, SimCloud* cloud)
     : group_(std::move(group)),
       settings_(std::get<SimProviderSettings>(group_.provider.settings)),

@@ -35,6 +35,8 @@ class SimCloud {
     bool failed = false;
     std::string failure;
     std::optional<nlohmann::json> drift;  // Out-of-band configuration change, for Observe().
+    double error_rate = 0;                // Share of synthetic requests that fail.
+    double latency = 0.010;               // Seconds per synthetic request.
   };
 
   Clock* clock() const { return clock_; }
@@ -43,6 +45,12 @@ class SimCloud {
   // Test and demo hooks.
   bool Crash(const std::string& replica_id, const std::string& reason);
   bool SetDrift(const std::string& replica_id, nlohmann::json partial_configuration);
+  bool SetBehaviour(const std::string& replica_id, double error_rate, double latency_seconds);
+
+  // Synthetic request counters of a running replica: 100 requests per simulated second since
+  // it became ready, failing at its error rate, each taking its latency. NOT_FOUND when the
+  // replica does not exist or is not running.
+  absl::StatusOr<ReplicaCounters> Counters(const std::string& replica_id) const;
 
  private:
   friend class SimProvider;

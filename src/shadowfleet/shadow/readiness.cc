@@ -84,7 +84,9 @@ Readiness ComputeReadiness(const InstanceRecord& instance, const ShadowRecord* s
     r.seconds_behind = std::max(0.0, absl::ToDoubleSeconds(now - behind_since));
   }
   for (const VolumeStatus* volume : volumes) {
-    absl::Time since = volume->synced_as_of;
+    bool current =
+        shadow != nullptr && shadow->replica && volume->shadow_replica == shadow->replica->id;
+    absl::Time since = current ? volume->synced_as_of : absl::InfinitePast();
     if (since == absl::InfinitePast()) {
       // Never copied: the copy is as old as the shadow itself.
       since =

@@ -105,7 +105,15 @@ absl::Status ShadowManager::Reconcile(const std::string& instance_id, ShadowPass
   if (step.group == nullptr) {
     return absl::OkStatus();  // Its fleet is gone; the live manager marks it removed.
   }
-  if (step.now < step.next.next_attempt_at) {
+  if (!step.instance->active_switchover.empty()) {
+    return absl::OkStatus();  // The switchover owns the shadow until it ends.
+  }
+  bool expedited = false;
+  {
+    absl::MutexLock lock(&health_mu_);
+    expedited = expedited_.erase(instance_id) > 0;
+  }
+  if (step.now < step.next.next_attempt_at && !expedited) {
     step.stats->backing_off++;
     return absl::OkStatus();
   }
@@ -490,6 +498,13 @@ absl::Status ShadowManager::CollectOrphans() {
         if (owner && owner->replica && owner->replica->id == replica.replica.id) {
           continue;
         }
+        // A shadow promoted by a switchover keeps the role it was created with at the
+        // provider, but it is live now; and a switchover in progress owns its replicas.
+        Cached<InstanceRecord> instance = state_->Instance(replica.instance_id);
+        if (instance && ((instance->live && instance->live->id == replica.replica.id) ||
+                         !instance->active_switchover.empty())) {
+          continue;
+        }
         Log()->warn("removing orphan shadow replica={} instance={}", replica.replica.id,
                     replica.instance_id);
         absl::Status gone = (*provider)->Terminate(replica.replica);
@@ -505,6 +520,11 @@ absl::Status ShadowManager::CollectOrphans() {
     }
   }
   return first_error;
+}
+
+void ShadowManager::Expedite(const std::string& instance_id) {
+  absl::MutexLock lock(&health_mu_);
+  expedited_.insert(instance_id);
 }
 
 ShadowManager::Health ShadowManager::GetHealth(const std::string& instance_id) {

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 
 #include "absl/base/thread_annotations.h"
@@ -63,6 +64,10 @@ class ShadowManager {
   // (the next pass retries); other errors are also recorded on the shadow with a backoff.
   absl::Status Reconcile(const std::string& instance_id, ShadowPassStats* stats = nullptr);
 
+  // Makes the next pass work on `instance_id` even if it is backing off: an instance at risk
+  // needs its shadow now.
+  void Expedite(const std::string& instance_id);
+
   // Terminates shadow replicas the provider lists that no shadow record owns (left behind by
   // a crash between creating a replica and recording it). Never touches live replicas.
   absl::Status CollectOrphans();
@@ -99,6 +104,7 @@ class ShadowManager {
 
   absl::Mutex health_mu_;
   std::map<std::string, Health> health_ ABSL_GUARDED_BY(health_mu_);
+  std::set<std::string> expedited_ ABSL_GUARDED_BY(health_mu_);
 };
 
 }  // namespace shadowfleet

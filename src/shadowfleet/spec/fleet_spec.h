@@ -105,9 +105,104 @@ struct ExecProviderSettings {
 using ProviderSettings =
     std::variant<ProcessProviderSettings, SimProviderSettings, ExecProviderSettings>;
 
+struct HaproxyRouterSettings {
+  // The runtime API socket: "unix:/run/haproxy/admin.sock" or "host:port".
+  std::string socket;
+  std::string backend;        // The HAProxy backend holding the group's servers.
+  int full_weight = 100;      // HAProxy weight of a whole instance slot (1..256).
+  bool health_checks = true;  // Enable HAProxy's health checks on servers it adds.
+  absl::Duration timeout = absl::Seconds(2);
+};
+
+struct ExecRouterSettings {
+  std::vector<std::string> command;  // The plug-in's argv; the operation name is appended.
+  std::map<std::string, std::string> env;
+  absl::Duration timeout = absl::Seconds(30);
+};
+
+// "none": the provider moves traffic itself (or nothing routes to the group).
+struct NoRouterSettings {};
+
+struct RouterSpec {
+  std::string name = "none";  // "haproxy", "exec" or "none".
+  std::variant<NoRouterSettings, HaproxyRouterSettings, ExecRouterSettings> settings;
+};
+
 struct ProviderSpec {
   std::string name;  // "process", "sim" or "exec".
   ProviderSettings settings;
+};
+
+// Selects the samples of one metric: label matchers written as name -> pattern, where the
+// pattern "x" means equal to x, "!x" not equal, "~re" matches the regular expression (the
+// whole value) and "!~re" does not.
+struct MetricTermSpec {
+  std::string metric;
+  std::map<std::string, std::string> match;
+  bool rate = false;  // Per-second rate of a counter instead of the sampled value.
+  enum class Aggregate { kSum, kMean, kMax, kMin } aggregate = Aggregate::kSum;
+};
+
+// One input of the prediction engine computed from scraped metrics:
+// value = scale * term / divideBy, then 1 - value if `complement`.
+struct FeatureSpec {
+  std::string name;
+  MetricTermSpec term;
+  std::optional<MetricTermSpec> divide_by;
+  bool complement = false;
+  double scale = 1;
+  // For bounded resources (memory, disk): the value at which the resource is exhausted;
+  // the engine forecasts when the feature will reach it.
+  std::optional<double> limit;
+};
+
+struct ScrapeTargetSpec {
+  std::string path = "/metrics";
+  int port = 0;  // 0: the live replica's own endpoint; otherwise this port on its host.
+  absl::Duration interval = absl::Seconds(10);
+  absl::Duration timeout = absl::Seconds(2);
+};
+
+struct TelemetrySpec {
+  std::vector<ScrapeTargetSpec> scrape;
+  std::vector<FeatureSpec> features;  // In addition to the defaults, or replacing one by name.
+  bool default_features = true;       // node_exporter and HTTP-server metrics.
+};
+
+// How a switchover moves an instance's traffic to its shadow, and how each step is judged.
+struct SwitchoverSpec {
+  enum class Strategy { kCanary, kBlueGreen };
+  enum class OnInconclusive { kFail, kPause };
+  Strategy strategy = Strategy::kCanary;
+  int initial_weight = 10;  // Percent of the instance's traffic at the first canary step.
+  int step_weight = 10;     // Added at each passed step.
+  absl::Duration step_interval = absl::Seconds(30);
+  absl::Duration sample_interval = absl::Seconds(1);
+  int min_samples = 10;  // Per replica per judgement; fewer is inconclusive.
+  int max_failed_judgements = 1;
+  OnInconclusive on_inconclusive = OnInconclusive::kFail;
+  // Blue/green: the preview weight and how long the preview is analysed.
+  int preview_weight = 5;
+  absl::Duration preview_duration = absl::Seconds(60);
+  absl::Duration bake_time = absl::Seconds(60);  // At 100 % before the old replica is retired.
+  absl::Duration progress_deadline = absl::Minutes(15);
+  // Judgement limits.
+  double max_error_rate = 0.05;           // Of the new replica, absolute.
+  double max_error_rate_increase = 0.01;  // Over the old replica.
+  double max_latency_increase = 0.25;     // Relative increase of mean latency.
+  double max_variance_ratio = 4.0;        // Latency variance, new over old.
+  double confidence = 0.95;               // Of the Mann-Whitney U test.
+  // Metric names on each replica's metrics endpoint.
+  std::string metrics_path = "/metrics";
+  std::string requests_metric = "http_requests_total";
+  std::string error_codes = "5..";  // Regular expression over the `code` label.
+  std::string latency_metric = "http_request_duration_seconds";
+  // Fleet limits for the group.
+  int max_concurrent = 2;
+  double min_healthy_share = 0.9;
+  // Predictive trigger: refresh when the risk score exceeds this and the shadow is ready.
+  double risk_threshold = 0.7;
+  bool automatic = true;
 };
 
 struct GroupSpec {
@@ -122,6 +217,13 @@ struct GroupSpec {
   HealthCheckSpec health_check;
   ShadowingSpec shadowing;
   LiveMode live_mode = LiveMode::kManaged;
+  // A managed live replica lost this long (with no switchover taking over) is re-created from
+  // the instance's configuration, as an auto-scaling group replaces a failed instance. Zero:
+  // never.
+  absl::Duration replace_lost_after = absl::ZeroDuration();
+  TelemetrySpec telemetry;
+  RouterSpec router;
+  SwitchoverSpec switchover;
 };
 
 struct FleetSpec {
@@ -138,5 +240,9 @@ std::string InstanceIdFor(const std::string& group, int index);
 nlohmann::json RenderConfiguration(const GroupSpec& group);
 
 const GroupSpec* FindGroup(const FleetSpec& fleet, const std::string& group_name);
+
+// The features computed for a group: the defaults (unless disabled), with the group's own
+// features added or replacing a default of the same name.
+std::vector<FeatureSpec> EffectiveFeatures(const TelemetrySpec& telemetry);
 
 }  // namespace shadowfleet

@@ -255,11 +255,250 @@ void ParseShadowing(YamlDecoder& d, const YAML::Node& group, const std::string& 
   d.Duration(node, "buildTimeout", path, &out->build_timeout, absl::Seconds(1));
 }
 
+bool IsMetricName(const std::string& name) {
+  static const std::regex kName("^[a-zA-Z_:][a-zA-Z0-9_:]*$");
+  return std::regex_match(name, kName);
+}
+
+void ParseMetricTerm(YamlDecoder& d, const YAML::Node& node, const std::string& path,
+                     MetricTermSpec* out) {
+  if (d.String(node, "metric", path, &out->metric, /*required=*/true) &&
+      !IsMetricName(out->metric)) {
+    d.Fail(node["metric"], Y::Join(path, "metric"),
+           "\"" + out->metric + "\" is not a valid Prometheus metric name");
+  }
+  if (d.StringMap(node, "match", path, &out->match)) {
+    for (const auto& [label, pattern] : out->match) {
+      std::string re;
+      if (pattern.rfind("!~", 0) == 0) {
+        re = pattern.substr(2);
+      } else if (pattern.rfind("~", 0) == 0) {
+        re = pattern.substr(1);
+      } else {
+        continue;
+      }
+      try {
+        std::regex compiled(re);
+      } catch (const std::regex_error& e) {
+        d.Fail(node["match"][label], Y::Join(Y::Join(path, "match"), label),
+               "invalid regular expression \"" + re + "\": " + e.what());
+      }
+    }
+  }
+  d.Bool(node, "rate", path, &out->rate);
+  d.Enum(node, "aggregate", path, &out->aggregate,
+         {{"sum", MetricTermSpec::Aggregate::kSum},
+          {"mean", MetricTermSpec::Aggregate::kMean},
+          {"max", MetricTermSpec::Aggregate::kMax},
+          {"min", MetricTermSpec::Aggregate::kMin}});
+}
+
+void ParseTelemetry(YamlDecoder& d, const YAML::Node& group, const std::string& group_path,
+                    TelemetrySpec* out) {
+  YAML::Node node = group["telemetry"];
+  std::string path = Y::Join(group_path, "telemetry");
+  if (!node.IsDefined() || !d.ExpectMap(node, path)) {
+    return;
+  }
+  d.RejectUnknownKeys(node, path, {"scrape", "features", "defaultFeatures"});
+  d.Bool(node, "defaultFeatures", path, &out->default_features);
+  YAML::Node scrape = node["scrape"];
+  std::string scrape_path = Y::Join(path, "scrape");
+  if (scrape.IsDefined() && d.ExpectSequence(scrape, scrape_path)) {
+    for (size_t i = 0; i < scrape.size(); ++i) {
+      std::string item = Y::Index(scrape_path, i);
+      if (!d.ExpectMap(scrape[i], item)) {
+        continue;
+      }
+      d.RejectUnknownKeys(scrape[i], item, {"path", "port", "interval", "timeout"});
+      ScrapeTargetSpec target;
+      if (d.String(scrape[i], "path", item, &target.path) &&
+          (target.path.empty() || target.path[0] != '/')) {
+        d.Fail(scrape[i]["path"], Y::Join(item, "path"), "must start with '/'");
+      }
+      d.Int(scrape[i], "port", item, &target.port, 1, 65535);
+      d.Duration(scrape[i], "interval", item, &target.interval, absl::Milliseconds(100));
+      d.Duration(scrape[i], "timeout", item, &target.timeout, absl::Milliseconds(10));
+      out->scrape.push_back(target);
+    }
+  }
+  YAML::Node features = node["features"];
+  std::string features_path = Y::Join(path, "features");
+  if (features.IsDefined() && d.ExpectSequence(features, features_path)) {
+    std::set<std::string> names;
+    static const std::regex kFeatureName("^[a-z][a-z0-9_]{0,62}$");
+    for (size_t i = 0; i < features.size(); ++i) {
+      std::string item = Y::Index(features_path, i);
+      if (!d.ExpectMap(features[i], item)) {
+        continue;
+      }
+      d.RejectUnknownKeys(features[i], item,
+                          {"name", "metric", "match", "rate", "aggregate", "divideBy", "complement",
+                           "scale", "limit"});
+      FeatureSpec feature;
+      if (d.String(features[i], "name", item, &feature.name, /*required=*/true)) {
+        if (!std::regex_match(feature.name, kFeatureName)) {
+          d.Fail(features[i]["name"], Y::Join(item, "name"),
+                 "must be lower-case letters, digits and '_', starting with a letter");
+        } else if (!names.insert(feature.name).second) {
+          d.Fail(features[i]["name"], Y::Join(item, "name"), "duplicate feature name");
+        }
+      }
+      ParseMetricTerm(d, features[i], item, &feature.term);
+      YAML::Node divide = features[i]["divideBy"];
+      if (divide.IsDefined() && d.ExpectMap(divide, Y::Join(item, "divideBy"))) {
+        d.RejectUnknownKeys(divide, Y::Join(item, "divideBy"),
+                            {"metric", "match", "rate", "aggregate"});
+        MetricTermSpec term;
+        ParseMetricTerm(d, divide, Y::Join(item, "divideBy"), &term);
+        feature.divide_by = term;
+      }
+      d.Bool(features[i], "complement", item, &feature.complement);
+      d.Double(features[i], "scale", item, &feature.scale, -1e12, 1e12);
+      double limit = 0;
+      if (d.Double(features[i], "limit", item, &limit, -1e18, 1e18)) {
+        feature.limit = limit;
+      }
+      out->features.push_back(std::move(feature));
+    }
+  }
+}
+
+void ParseRouter(YamlDecoder& d, const YAML::Node& group, const std::string& group_path,
+                 RouterSpec* out) {
+  YAML::Node node = group["router"];
+  std::string path = Y::Join(group_path, "router");
+  if (!node.IsDefined() || !d.ExpectMap(node, path)) {
+    return;
+  }
+  d.RejectUnknownKeys(node, path, {"name", "settings"});
+  d.String(node, "name", path, &out->name, /*required=*/true);
+  YAML::Node settings = node["settings"];
+  std::string settings_path = Y::Join(path, "settings");
+  bool has_settings = settings.IsDefined() && !settings.IsNull();
+  if (has_settings && !d.ExpectMap(settings, settings_path)) {
+    return;
+  }
+  if (out->name == "none") {
+    if (has_settings) {
+      d.Fail(settings, settings_path, "router none takes no settings");
+    }
+    out->settings = NoRouterSettings{};
+  } else if (out->name == "haproxy") {
+    HaproxyRouterSettings h;
+    if (!has_settings) {
+      d.Fail(node, settings_path, "the haproxy router needs settings.socket and settings.backend");
+    } else {
+      d.RejectUnknownKeys(settings, settings_path,
+                          {"socket", "backend", "fullWeight", "healthChecks", "timeout"});
+      d.String(settings, "socket", settings_path, &h.socket, /*required=*/true);
+      d.String(settings, "backend", settings_path, &h.backend, /*required=*/true);
+      d.Int(settings, "fullWeight", settings_path, &h.full_weight, 1, 256);
+      d.Bool(settings, "healthChecks", settings_path, &h.health_checks);
+      d.Duration(settings, "timeout", settings_path, &h.timeout, absl::Milliseconds(10));
+    }
+    out->settings = h;
+  } else if (out->name == "exec") {
+    ExecRouterSettings e;
+    if (!has_settings) {
+      d.Fail(node, settings_path, "the exec router needs settings.command");
+    } else {
+      d.RejectUnknownKeys(settings, settings_path, {"command", "env", "timeout"});
+      if (d.StringList(settings, "command", settings_path, &e.command, /*required=*/true) &&
+          e.command.empty()) {
+        d.Fail(settings["command"], Y::Join(settings_path, "command"),
+               "must name the plug-in to run");
+      }
+      d.StringMap(settings, "env", settings_path, &e.env);
+      d.Duration(settings, "timeout", settings_path, &e.timeout, absl::Milliseconds(10));
+    }
+    out->settings = e;
+  } else {
+    d.Fail(node["name"], Y::Join(path, "name"),
+           "unknown router \"" + out->name + "\" (known: haproxy, exec, none)");
+  }
+}
+
+void ParseSwitchover(YamlDecoder& d, const YAML::Node& group, const std::string& group_path,
+                     SwitchoverSpec* out) {
+  YAML::Node node = group["switchover"];
+  std::string path = Y::Join(group_path, "switchover");
+  if (!node.IsDefined() || !d.ExpectMap(node, path)) {
+    return;
+  }
+  d.RejectUnknownKeys(node, path,
+                      {"strategy",
+                       "initialWeight",
+                       "stepWeight",
+                       "stepInterval",
+                       "sampleInterval",
+                       "minSamples",
+                       "maxFailedJudgements",
+                       "onInconclusive",
+                       "previewWeight",
+                       "previewDuration",
+                       "bakeTime",
+                       "progressDeadline",
+                       "maxErrorRate",
+                       "maxErrorRateIncrease",
+                       "maxLatencyIncrease",
+                       "maxVarianceRatio",
+                       "confidence",
+                       "metricsPath",
+                       "requestsMetric",
+                       "errorCodes",
+                       "latencyMetric",
+                       "maxConcurrent",
+                       "minHealthyShare",
+                       "riskThreshold",
+                       "automatic"});
+  d.Enum(node, "strategy", path, &out->strategy,
+         {{"canary", SwitchoverSpec::Strategy::kCanary},
+          {"blueGreen", SwitchoverSpec::Strategy::kBlueGreen}});
+  d.Int(node, "initialWeight", path, &out->initial_weight, 1, 100);
+  d.Int(node, "stepWeight", path, &out->step_weight, 1, 100);
+  d.Duration(node, "stepInterval", path, &out->step_interval, absl::Milliseconds(100));
+  d.Duration(node, "sampleInterval", path, &out->sample_interval, absl::Milliseconds(50));
+  d.Int(node, "minSamples", path, &out->min_samples, 2, 100000);
+  d.Int(node, "maxFailedJudgements", path, &out->max_failed_judgements, 1, 100);
+  d.Enum(node, "onInconclusive", path, &out->on_inconclusive,
+         {{"fail", SwitchoverSpec::OnInconclusive::kFail},
+          {"pause", SwitchoverSpec::OnInconclusive::kPause}});
+  d.Int(node, "previewWeight", path, &out->preview_weight, 0, 50);
+  d.Duration(node, "previewDuration", path, &out->preview_duration, absl::Milliseconds(100));
+  d.Duration(node, "bakeTime", path, &out->bake_time);
+  d.Duration(node, "progressDeadline", path, &out->progress_deadline, absl::Seconds(1));
+  d.Double(node, "maxErrorRate", path, &out->max_error_rate, 0, 1);
+  d.Double(node, "maxErrorRateIncrease", path, &out->max_error_rate_increase, 0, 1);
+  d.Double(node, "maxLatencyIncrease", path, &out->max_latency_increase, 0, 100);
+  d.Double(node, "maxVarianceRatio", path, &out->max_variance_ratio, 1, 1e6);
+  d.Double(node, "confidence", path, &out->confidence, 0.5, 0.9999);
+  if (d.String(node, "metricsPath", path, &out->metrics_path) &&
+      (out->metrics_path.empty() || out->metrics_path[0] != '/')) {
+    d.Fail(node["metricsPath"], Y::Join(path, "metricsPath"), "must start with '/'");
+  }
+  d.String(node, "requestsMetric", path, &out->requests_metric);
+  if (d.String(node, "errorCodes", path, &out->error_codes)) {
+    try {
+      std::regex compiled(out->error_codes);
+    } catch (const std::regex_error& e) {
+      d.Fail(node["errorCodes"], Y::Join(path, "errorCodes"),
+             std::string("invalid regular expression: ") + e.what());
+    }
+  }
+  d.String(node, "latencyMetric", path, &out->latency_metric);
+  d.Int(node, "maxConcurrent", path, &out->max_concurrent, 1, 1'000'000);
+  d.Double(node, "minHealthyShare", path, &out->min_healthy_share, 0, 1);
+  d.Double(node, "riskThreshold", path, &out->risk_threshold, 0, 1);
+  d.Bool(node, "automatic", path, &out->automatic);
+}
+
 GroupSpec ParseGroup(YamlDecoder& d, const YAML::Node& node, const std::string& path) {
   GroupSpec group;
-  d.RejectUnknownKeys(node, path,
-                      {"name", "replicas", "instanceType", "os", "software", "configuration",
-                       "volumes", "provider", "healthCheck", "shadowing", "live"});
+  d.RejectUnknownKeys(
+      node, path,
+      {"name", "replicas", "instanceType", "os", "software", "configuration", "volumes", "provider",
+       "healthCheck", "shadowing", "live", "telemetry", "router", "switchover"});
   if (d.String(node, "name", path, &group.name, /*required=*/true) && !IsDnsLabel(group.name)) {
     d.Fail(node["name"], Y::Join(path, "name"),
            "must be lower-case letters, digits and '-', at most 40 characters, got \"" +
@@ -285,12 +524,16 @@ GroupSpec ParseGroup(YamlDecoder& d, const YAML::Node& node, const std::string& 
   ParseVolumes(d, node, path, group.provider.name, &group.volumes);
   ParseHealthCheck(d, node, path, &group.health_check);
   ParseShadowing(d, node, path, &group.shadowing);
+  ParseTelemetry(d, node, path, &group.telemetry);
+  ParseRouter(d, node, path, &group.router);
+  ParseSwitchover(d, node, path, &group.switchover);
 
   YAML::Node live = node["live"];
   if (live.IsDefined() && d.ExpectMap(live, Y::Join(path, "live"))) {
-    d.RejectUnknownKeys(live, Y::Join(path, "live"), {"mode"});
+    d.RejectUnknownKeys(live, Y::Join(path, "live"), {"mode", "replaceLostAfter"});
     d.Enum(live, "mode", Y::Join(path, "live"), &group.live_mode,
            {{"managed", LiveMode::kManaged}, {"adopted", LiveMode::kAdopted}});
+    d.Duration(live, "replaceLostAfter", Y::Join(path, "live"), &group.replace_lost_after);
   }
   if (group.live_mode == LiveMode::kAdopted && group.provider.name != "exec") {
     d.Fail(node["live"], Y::Join(path, "live.mode"),

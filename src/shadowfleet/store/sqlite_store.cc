@@ -40,6 +40,14 @@ constexpr const char* kMigrations[] = {
     CREATE TABLE leases (
       name TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_at_ms INTEGER NOT NULL) WITHOUT ROWID;
     )sql",
+    // 2: compressed time-series chunks, the history the prediction engine retrains on.
+    R"sql(
+    CREATE TABLE chunks (
+      series TEXT NOT NULL, start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL,
+      count INTEGER NOT NULL, data BLOB NOT NULL,
+      PRIMARY KEY (series, start_ms)) WITHOUT ROWID;
+    CREATE INDEX chunks_by_end ON chunks (end_ms);
+    )sql",
 };
 
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
@@ -308,6 +316,20 @@ absl::Status SqliteStore::ApplyOp(const WriteBatch::Op& op, int64_t revision) {
       s.BindText(5, e.message).BindText(6, e.details.empty() ? "{}" : e.details);
       return s.Run();
     }
+    case WriteBatch::OpType::kPutChunk: {
+      SF_ASSIGN_OR_RETURN(Statement s,
+                          db.Prepare("INSERT OR REPLACE INTO chunks (series, start_ms, end_ms, "
+                                     "count, data) VALUES (?1, ?2, ?3, ?4, ?5)"));
+      const ChunkRecord& c = op.chunk;
+      s.BindText(1, c.series).Bind(2, c.start_ms).Bind(3, c.end_ms).Bind(4, c.count);
+      s.BindBlob(5, c.data);
+      return s.Run();
+    }
+    case WriteBatch::OpType::kDeleteChunksBefore: {
+      SF_ASSIGN_OR_RETURN(Statement s, db.Prepare("DELETE FROM chunks WHERE end_ms < ?1"));
+      s.Bind(1, op.chunk.end_ms);
+      return s.Run();
+    }
   }
   return absl::InternalError("unknown write operation");
 }
@@ -463,11 +485,14 @@ absl::StatusOr<LedgerStorageStats> SqliteStore::ReadLedgerStats() {
 
 absl::StatusOr<std::vector<EventRecord>> SqliteStore::ListEvents(const EventQuery& query) {
   absl::MutexLock lock(&read_mu_);
-  SF_ASSIGN_OR_RETURN(
-      Statement s,
-      reader_->Prepare("SELECT id, time_ms, kind, subject, actor, message, details FROM events "
-                       "WHERE id > ?1 AND (?2 = '' OR subject = ?2) AND "
-                       "(?3 = '' OR substr(kind, 1, length(?3)) = ?3) ORDER BY id DESC LIMIT ?4"));
+  // Paging forward from an id reads the oldest events after it; without one, the newest.
+  bool forward = query.after_id > 0;
+  SF_ASSIGN_OR_RETURN(Statement s,
+                      reader_->Prepare(absl::StrCat(
+                          "SELECT id, time_ms, kind, subject, actor, message, details FROM events "
+                          "WHERE id > ?1 AND (?2 = '' OR subject = ?2) AND "
+                          "(?3 = '' OR substr(kind, 1, length(?3)) = ?3) ORDER BY id ",
+                          forward ? "ASC" : "DESC", " LIMIT ?4")));
   s.Bind(1, query.after_id).BindText(2, query.subject).BindText(3, query.kind_prefix);
   s.Bind(4, query.limit);
   std::vector<EventRecord> out;
@@ -478,7 +503,29 @@ absl::StatusOr<std::vector<EventRecord>> SqliteStore::ListEvents(const EventQuer
     }
     out.push_back({s.Int(0), s.Int(1), s.Text(2), s.Text(3), s.Text(4), s.Text(5), s.Text(6)});
   }
-  std::reverse(out.begin(), out.end());
+  if (!forward) {
+    std::reverse(out.begin(), out.end());
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<ChunkRecord>> SqliteStore::ReadChunks(const std::string& series,
+                                                                 int64_t from_ms, int64_t to_ms) {
+  absl::MutexLock lock(&read_mu_);
+  SF_ASSIGN_OR_RETURN(
+      Statement s,
+      reader_->Prepare("SELECT series, start_ms, end_ms, count, data FROM chunks WHERE "
+                       "(?1 = '' OR series = ?1) AND end_ms >= ?2 AND start_ms <= ?3 "
+                       "ORDER BY series, start_ms"));
+  s.BindText(1, series).Bind(2, from_ms).Bind(3, to_ms);
+  std::vector<ChunkRecord> out;
+  while (true) {
+    SF_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) {
+      break;
+    }
+    out.push_back({s.Text(0), s.Int(1), s.Int(2), static_cast<int>(s.Int(3)), s.Blob(4)});
+  }
   return out;
 }
 

@@ -57,6 +57,8 @@ class SqliteStore : public Store {
   absl::StatusOr<LedgerStorageStats> ReadLedgerStats() override;
 
   absl::StatusOr<std::vector<EventRecord>> ListEvents(const EventQuery& query) override;
+  absl::StatusOr<std::vector<ChunkRecord>> ReadChunks(const std::string& series, int64_t from_ms,
+                                                      int64_t to_ms) override;
 
   absl::StatusOr<bool> TryAcquireLease(const std::string& name, const std::string& holder,
                                        int64_t now_ms, int64_t ttl_ms) override;

@@ -71,6 +71,17 @@ struct EventRecord {
   std::string details;  // JSON.
 };
 
+// A compressed block of one time series (telemetry/gorilla.h) kept for model training.
+struct ChunkRecord {
+  std::string series;  // "<instance>/<feature>" or another stable series key.
+  int64_t start_ms = 0;
+  int64_t end_ms = 0;
+  int count = 0;
+  std::string data;
+};
+
+// Without after_id, the newest `limit` events; with one, the oldest `limit` events after it
+// (paging forward). Either way the result is in id order.
 struct EventQuery {
   std::string subject;      // Empty: any.
   std::string kind_prefix;  // Empty: any.
@@ -92,6 +103,8 @@ class WriteBatch {
     kMarkTested,
     kDeleteVersionsBefore,
     kAppendEvent,
+    kPutChunk,
+    kDeleteChunksBefore,
   };
   struct Op {
     OpType type;
@@ -101,6 +114,7 @@ class WriteBatch {
     int64_t expected_revision = kAnyRevision;
     VersionRecord version;
     EventRecord event;
+    ChunkRecord chunk;
   };
 
   // Creates or replaces an object. `expected_revision`: kMustNotExist, the revision last read,
@@ -114,6 +128,10 @@ class WriteBatch {
   void MarkTested(std::string instance_id, int64_t version, int64_t tested_at_ms);
   void DeleteVersionsBefore(std::string instance_id, int64_t version);
   void AppendEvent(EventRecord event);
+  // Stores a time-series chunk (replacing one with the same series and start).
+  void PutChunk(ChunkRecord chunk);
+  // Removes chunks of every series that end before `end_ms` (retention).
+  void DeleteChunksBefore(int64_t end_ms);
 
   const std::vector<Op>& ops() const { return ops_; }
   bool empty() const { return ops_.empty(); }
@@ -162,6 +180,11 @@ class Store {
   virtual absl::StatusOr<LedgerStorageStats> ReadLedgerStats() = 0;
 
   virtual absl::StatusOr<std::vector<EventRecord>> ListEvents(const EventQuery& query) = 0;
+
+  // Chunks of `series` overlapping [from_ms, to_ms], oldest first. An empty series name
+  // reads every series.
+  virtual absl::StatusOr<std::vector<ChunkRecord>> ReadChunks(const std::string& series,
+                                                              int64_t from_ms, int64_t to_ms) = 0;
 
   // Takes or renews the lease `name` for `holder` until now + ttl. Returns false if another
   // holder's lease has not expired.

@@ -75,4 +75,16 @@ void WriteBatch::AppendEvent(EventRecord event) {
   ops_.push_back(std::move(op));
 }
 
+void WriteBatch::PutChunk(ChunkRecord chunk) {
+  Op op{OpType::kPutChunk};
+  op.chunk = std::move(chunk);
+  ops_.push_back(std::move(op));
+}
+
+void WriteBatch::DeleteChunksBefore(int64_t end_ms) {
+  Op op{OpType::kDeleteChunksBefore};
+  op.chunk.end_ms = end_ms;
+  ops_.push_back(std::move(op));
+}
+
 }  // namespace shadowfleet
