@@ -17,6 +17,16 @@ find_package(OpenSSL REQUIRED)
 # carries the matching feature macros, which change class layouts.
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 
+# XGBoost, for the learnt risk models. Debian's CMake config for it names a binary from another
+# package, so the library is found directly and wrapped in an imported target. It brings its
+# own OpenMP runtime; no -fopenmp is needed.
+find_path(XGBOOST_INCLUDE_DIR xgboost/c_api.h REQUIRED)
+find_library(XGBOOST_LIBRARY xgboost REQUIRED)
+add_library(shadowfleet::xgboost UNKNOWN IMPORTED)
+set_target_properties(shadowfleet::xgboost PROPERTIES
+  IMPORTED_LOCATION ${XGBOOST_LIBRARY}
+  INTERFACE_INCLUDE_DIRECTORIES ${XGBOOST_INCLUDE_DIR})
+
 if(SHADOWFLEET_BUILD_TESTS)
   find_package(GTest CONFIG REQUIRED)
 endif()

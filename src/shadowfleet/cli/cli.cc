@@ -40,20 +40,31 @@ int RunCli(int argc, char** argv) {
 
   DemoOptions demo_options;
   CLI::App* demo = app.add_subcommand(
-      "demo", "Run a local fleet with its shadows and show the Shadow Fleet Manager at work");
+      "demo",
+      "Run the whole loop: a local fleet behind HAProxy under load, degradations injected, "
+      "failures predicted and preempted");
   demo->add_option("--listen", demo_options.listen, "API address")->capture_default_str();
   demo->add_option("--state-dir", demo_options.state_dir,
                    "Where state and logs go (default: a new temporary directory)");
-  demo->add_option("--instances", demo_options.instances, "Live instances")
-      ->check(CLI::Range(1, 50))
+  demo->add_option("--scenario", demo_options.scenario_file,
+                   "Scenario file (kind: Scenario; default: the built-in one)");
+  demo->add_option("--seed", demo_options.seed, "Seed for injection times and targets")
       ->capture_default_str();
+  demo->add_option("--duration", demo_options.duration_seconds,
+                   "Seconds to run (default: the scenario's)");
+  demo->add_option("--mode", demo_options.mode, "act: switch over; watch: only watch")
+      ->check(CLI::IsMember({"act", "watch"}))
+      ->capture_default_str();
+  demo->add_option("--report", demo_options.report_file, "Write the JSON report here");
   demo->add_flag("--keep-running", demo_options.keep_running,
                  "Leave the fleet and API up until Ctrl-C");
+  demo->add_flag("--quiet", demo_options.quiet, "Print only the summary");
   demo->callback([&] { ctx.exit_code = RunDemo(demo_options); });
 
   AddFleetCommands(app, ctx);
   AddConfigCommands(app, ctx);
   AddSwitchoverCommands(app, ctx);
+  AddLiveRiskCommands(app, ctx);
   AddEvalCommands(app, ctx);
   AddRiskCommands(app, ctx);
 

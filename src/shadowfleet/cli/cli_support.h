@@ -44,6 +44,7 @@ std::string Seconds(const nlohmann::json& value);
 void AddFleetCommands(CLI::App& app, CliContext& ctx);
 void AddConfigCommands(CLI::App& app, CliContext& ctx);
 void AddSwitchoverCommands(CLI::App& app, CliContext& ctx);
+void AddLiveRiskCommands(CLI::App& app, CliContext& ctx);
 void AddEvalCommands(CLI::App& app, CliContext& ctx);
 // Risk-model commands: `eval cmapss` and `eval lanl` under `eval`, `train` and `score`.
 void AddRiskEvalCommands(CLI::App& eval, CliContext& ctx);

@@ -4,9 +4,9 @@
 //   train, score  a risk model from a fleet's own metric and failure files, and its scores
 #include <iostream>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
@@ -97,8 +97,9 @@ void AddCmapssCommand(CLI::App& eval, CliContext& ctx) {
   CLI::App* cmd = eval.add_subcommand(
       "cmapss",
       "Failure-risk models on NASA C-MAPSS: RUL and P(failure within 30 cycles) of test engines");
-  cmd->add_option("--train", c->train, "Run-to-failure engines (CSV: unit, cycle, 3 settings, "
-                                       "sensors)")
+  cmd->add_option("--train", c->train,
+                  "Run-to-failure engines (CSV: unit, cycle, 3 settings, "
+                  "sensors)")
       ->required();
   cmd->add_option("--test", c->test, "Engines cut off before failure, same columns");
   cmd->add_option("--rul", c->rul, "True remaining life of each test engine, one per line");
@@ -141,10 +142,9 @@ absl::StatusOr<nlohmann::json> EvalLanl(const LanlCommand& c) {
 // "1-3 months" from a band in `scale` units of the figures (12 for years shown in months).
 std::string Band(const nlohmann::json& from, const nlohmann::json& to, double scale,
                  const char* unit) {
-  return to.is_null()
-             ? absl::StrFormat("%g %s and more", from.get<double>() * scale, unit)
-             : absl::StrFormat("%g-%g %s", from.get<double>() * scale, to.get<double>() * scale,
-                               unit);
+  return to.is_null() ? absl::StrFormat("%g %s and more", from.get<double>() * scale, unit)
+                      : absl::StrFormat("%g-%g %s", from.get<double>() * scale,
+                                        to.get<double>() * scale, unit);
 }
 
 void PrintLanl(const nlohmann::json& r) {
@@ -209,7 +209,8 @@ struct TrainCommand {
 
 absl::StatusOr<OfflineRiskOptions> TrainOptions(const TrainCommand& c) {
   OfflineRiskOptions options;
-  if (!absl::ParseDuration(c.horizon, &options.horizon) || options.horizon <= absl::ZeroDuration()) {
+  if (!absl::ParseDuration(c.horizon, &options.horizon) ||
+      options.horizon <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError(
         absl::StrCat("--horizon \"", c.horizon, "\" is not a positive duration like 30m or 2h"));
   }

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 
+#include "shadowfleet/api/risk_routes.h"
 #include "shadowfleet/api/switchover_routes.h"
 #include "shadowfleet/api/telemetry_routes.h"
 #include "shadowfleet/common/files.h"
@@ -63,8 +64,29 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(const DaemonConfig& confi
   loop.interval = config.reconcile_interval;
   loop.lease_ttl = config.lease_ttl;
   loop.orphan_interval = config.orphan_collection_interval;
+  d.signals_ = std::make_unique<SignalTracker>();
   d.telemetry_ = std::make_unique<TelemetryEngine>(d.state_.get(), d.store_.get(), clock,
-                                                   d.metrics_.get(), nullptr);
+                                                   d.metrics_.get(), d.signals_.get());
+  ModelRegistryOptions registry;
+  registry.horizon = config.risk_horizon;
+  registry.example_interval = config.example_interval;
+  registry.retrain_interval = config.retrain_interval;
+  registry.check_interval = config.retrain_check_interval;
+  d.registry_ = std::make_unique<ModelRegistry>(d.store_.get(), clock, registry);
+  SF_RETURN_IF_ERROR(d.registry_->Load());
+  RiskEngineOptions risk;
+  risk.example_interval = config.example_interval;
+  if (!config.advisories_dir.empty()) {
+    SF_ASSIGN_OR_RETURN(VulnerabilityDatabase advisories,
+                        VulnerabilityDatabase::LoadDirectory(config.advisories_dir));
+    d.advisories_ = std::make_unique<VulnerabilityDatabase>(std::move(advisories));
+    VulnerabilityDatabase* db = d.advisories_.get();
+    risk.vulnerabilities = [db](const std::map<std::string, std::string>& software) {
+      return db->Match(software);
+    };
+  }
+  d.risk_ = std::make_unique<RiskEngine>(d.state_.get(), d.ledger_.get(), d.signals_.get(),
+                                         d.registry_.get(), clock, d.metrics_.get(), risk);
   d.routers_ =
       std::make_unique<RouterSet>(RouterEnvironment{config.state_dir, environment.bin_dir});
   d.http_metrics_ = std::make_unique<HttpReplicaMetrics>();
@@ -88,6 +110,16 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(const DaemonConfig& confi
   SwitchoverController* switchovers = d.switchovers_.get();
   d.loop_->AddTask("switchovers", absl::Milliseconds(250),
                    [switchovers] { switchovers->ReconcileAll(); });
+  d.risk_->Connect(d.switchovers_.get(), d.shadow_.get());
+  RiskEngine* engine = d.risk_.get();
+  d.loop_->AddTask("risk", config.risk_interval, [engine] { engine->ScoreAll(); });
+  ModelRegistry* models = d.registry_.get();
+  d.loop_->AddTask("retrain", config.retrain_check_interval, [models] {
+    absl::StatusOr<RetrainResult> result = models->RetrainIfDue();
+    if (!result.ok()) {
+      Logger("risk")->warn("retraining failed error={}", result.status().ToString());
+    }
+  });
   TelemetryEngine* telemetry = d.telemetry_.get();
   d.loop_->AddTask("scrape", absl::Milliseconds(200), [telemetry] { telemetry->ScrapeDue(); });
   d.loop_->AddTask("telemetry-flush", absl::Seconds(10), [telemetry] {
@@ -119,6 +151,7 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(const DaemonConfig& confi
   AddTelemetryRoutes(*d.api_, d.telemetry_.get(), clock);
   AddSwitchoverRoutes(*d.api_, d.switchovers_.get(), d.state_.get(),
                       [control] { control->Nudge(); });
+  AddRiskRoutes(*d.api_, d.risk_.get(), d.registry_.get());
   return daemon;
 }
 
@@ -158,6 +191,9 @@ void Daemon::Stop() {
   loop_->Stop();
   if (absl::Status s = telemetry_->Flush(/*including_open=*/true); !s.ok()) {
     Logger("daemon")->warn("could not persist feature history error={}", s.ToString());
+  }
+  if (absl::Status s = registry_->Flush(); !s.ok()) {
+    Logger("daemon")->warn("could not persist training examples error={}", s.ToString());
   }
   Logger("daemon")->info("daemon stopped address={}", address());
 }

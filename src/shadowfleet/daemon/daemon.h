@@ -13,6 +13,10 @@
 #include "shadowfleet/api/fleet_service.h"
 #include "shadowfleet/daemon/control_loop.h"
 #include "shadowfleet/daemon/daemon_config.h"
+#include "shadowfleet/prediction/model_registry.h"
+#include "shadowfleet/prediction/risk_engine.h"
+#include "shadowfleet/prediction/signal_tracker.h"
+#include "shadowfleet/prediction/vulnerabilities.h"
 #include "shadowfleet/provider/sim_provider.h"
 #include "shadowfleet/router/router_set.h"
 #include "shadowfleet/store/sqlite_store.h"
@@ -50,6 +54,8 @@ class Daemon {
   Metrics& metrics() { return *metrics_; }
   TelemetryEngine& telemetry() { return *telemetry_; }
   SwitchoverController& switchovers() { return *switchovers_; }
+  RiskEngine& risk() { return *risk_; }
+  ModelRegistry& models() { return *registry_; }
   RouterSet& routers() { return *routers_; }
 
  private:
@@ -68,7 +74,11 @@ class Daemon {
   std::unique_ptr<LiveManager> live_;
   std::unique_ptr<ShadowManager> shadow_;
   std::unique_ptr<VolumeSyncer> volumes_;
+  std::unique_ptr<SignalTracker> signals_;
   std::unique_ptr<TelemetryEngine> telemetry_;
+  std::unique_ptr<ModelRegistry> registry_;
+  std::unique_ptr<VulnerabilityDatabase> advisories_;
+  std::unique_ptr<RiskEngine> risk_;
   std::unique_ptr<RouterSet> routers_;
   std::unique_ptr<HttpReplicaMetrics> http_metrics_;
   std::unique_ptr<SimReplicaMetrics> sim_metrics_;

@@ -51,7 +51,7 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(const std::string& text, const st
     d.RejectUnknownKeys(spec, "spec",
                         {"listen", "stateDir", "store", "fleetSpecs", "reconcileInterval",
                          "observeInterval", "orphanCollectionInterval", "leaseTtl", "workers",
-                         "logLevel", "logFile", "perInstanceMetricsLimit", "binDir"});
+                         "logLevel", "logFile", "perInstanceMetricsLimit", "binDir", "prediction"});
     d.String(spec, "listen", "spec", &config.listen);
     d.String(spec, "stateDir", "spec", &config.state_dir);
     YAML::Node store = spec["store"];
@@ -85,6 +85,19 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(const std::string& text, const st
     d.Int(spec, "perInstanceMetricsLimit", "spec", &config.per_instance_metrics_limit, 0,
           10'000'000);
     d.String(spec, "binDir", "spec", &config.bin_dir);
+    YAML::Node prediction = spec["prediction"];
+    if (prediction.IsDefined() && d.ExpectMap(prediction, "spec.prediction")) {
+      const char* p = "spec.prediction";
+      d.RejectUnknownKeys(prediction, p,
+                          {"horizon", "scoreInterval", "exampleInterval", "retrainInterval",
+                           "checkInterval", "advisoriesDir"});
+      d.Duration(prediction, "horizon", p, &config.risk_horizon, absl::Seconds(10));
+      d.Duration(prediction, "scoreInterval", p, &config.risk_interval, absl::Milliseconds(100));
+      d.Duration(prediction, "exampleInterval", p, &config.example_interval, absl::Seconds(1));
+      d.Duration(prediction, "retrainInterval", p, &config.retrain_interval, absl::Minutes(1));
+      d.Duration(prediction, "checkInterval", p, &config.retrain_check_interval, absl::Seconds(10));
+      d.String(prediction, "advisoriesDir", p, &config.advisories_dir);
+    }
   }
   if (!d.ok()) {
     return d.ToStatus();
@@ -94,6 +107,7 @@ absl::StatusOr<DaemonConfig> ParseDaemonConfig(const std::string& text, const st
                                                   : Resolve(base_dir, config.sqlite_path);
   config.log_file = Resolve(base_dir, config.log_file);
   config.bin_dir = Resolve(base_dir, config.bin_dir);
+  config.advisories_dir = Resolve(base_dir, config.advisories_dir);
   for (std::string& path : config.fleet_specs) {
     path = Resolve(base_dir, path);
   }

@@ -32,6 +32,13 @@ struct DaemonConfig {
   int per_instance_metrics_limit = 10'000;  // Above this many instances, only fleet gauges.
   // What {bin} means in provider commands. Default: the shadowfleet executable's directory.
   std::string bin_dir;
+  // The prediction engine.
+  absl::Duration risk_horizon = absl::Minutes(30);
+  absl::Duration risk_interval = absl::Seconds(5);     // How often every instance is scored.
+  absl::Duration example_interval = absl::Minutes(1);  // Training examples per instance.
+  absl::Duration retrain_interval = absl::Hours(24);
+  absl::Duration retrain_check_interval = absl::Hours(1);  // Drift and new failures.
+  std::string advisories_dir;  // OSV advisories (*.json); empty: no vulnerability data.
 };
 
 // Parses a Daemon document. Relative paths are resolved against `base_dir`. Errors name the

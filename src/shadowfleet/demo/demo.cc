@@ -3,9 +3,11 @@
 #include <signal.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <random>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -13,22 +15,28 @@
 
 #include "shadowfleet/cli/api_client.h"
 #include "shadowfleet/common/files.h"
+#include "shadowfleet/common/http_client.h"
 #include "shadowfleet/common/logging.h"
 #include "shadowfleet/daemon/daemon.h"
+#include "shadowfleet/demo/local_haproxy.h"
+#include "shadowfleet/demo/scenario.h"
+#include "shadowfleet/loadgen/load_generator.h"
+#include "shadowfleet/shadow/readiness.h"
 
 namespace shadowfleet {
 namespace {
 
-std::string DemoFleet(int instances) {
-  return absl::StrCat(R"(apiVersion: shadowfleet.dev/v1alpha1
+constexpr char kBackend[] = "demo";
+
+std::string FleetYaml(const Scenario& s, const std::string& socket, bool act) {
+  return absl::StrFormat(R"(apiVersion: shadowfleet.dev/v1alpha1
 kind: Fleet
 metadata:
   name: demo
 spec:
   groups:
     - name: web
-      replicas: )",
-                      instances, R"(
+      replicas: %d
       instanceType: local.small
       os: {name: debian, version: "12.8"}
       software:
@@ -36,101 +44,130 @@ spec:
         - {name: nginx, version: 1.22.1-9}
       configuration:
         message: hello
-        workers: 4
+        memoryLimitMb: %d
+        diskQuotaMb: %d
       volumes:
         - name: data
           path: data
-          sync: {method: copy, interval: 1s, maxLag: 10s}
+          sync: {method: copy, interval: 2s, maxLag: 20s}
       provider:
         name: process
         settings:
           command: ["{bin}/shadowfleet-workload", "--port", "{port}", "--config", "{config}",
                     "--data", "{dir}/data"]
-      healthCheck: {path: /healthz, interval: 500ms, timeout: 500ms, failureThreshold: 2}
-      shadowing: {apply: immediate, replaceUnhealthyAfter: 5s}
-)");
+          onConfigChange: reload
+      healthCheck: {path: /healthz, interval: 500ms, timeout: 1500ms, failureThreshold: 3}
+      live: {replaceLostAfter: 20s}
+      telemetry:
+        scrape: [{path: /metrics, interval: 1s, timeout: 500ms}]
+      router:
+        name: haproxy
+        settings: {socket: "%s", backend: %s}
+      switchover:
+        initialWeight: 10
+        stepWeight: 30
+        stepInterval: 3s
+        sampleInterval: 250ms
+        minSamples: 6
+        bakeTime: 4s
+        progressDeadline: 2m
+        maxConcurrent: 2
+        minHealthyShare: 0.5
+        riskThreshold: 0.7
+        automatic: %s
+)",
+                         s.instances, s.memory_limit_mb, s.disk_quota_mb, socket, kBackend,
+                         act ? "true" : "false");
 }
 
-void Say(const std::string& line) {
-  std::cout << absl::FormatTime("%H:%M:%S", absl::Now(), absl::LocalTimeZone()) << "  " << line
-            << std::endl;
-}
+// One degradation as the runner injected it, and what became of it.
+struct Injection {
+  DegradationSpec spec;
+  double due = 0;  // Seconds after the start of the run.
+  bool done = false;
+  std::string instance;
+  std::string replica;
+  double at = 0;                    // When it was injected.
+  double expected_failure = 0;      // When the replica would fail, by the workload's own rules.
+  std::string outcome = "pending";  // preempted, missed, pending; for sudden crashes: crashed.
+  double resolved_at = -1;          // Preemption (traffic moved off) or failure.
+  double recovered_at = -1;         // Sudden crashes: the shadow holding the traffic.
+};
 
-std::string ReadinessLine(const nlohmann::json& report) {
-  const nlohmann::json& f = report["fleet"];
-  std::map<std::string, int> reasons = f.value("byReason", std::map<std::string, int>());
-  std::string by;
-  for (const auto& [reason, count] : reasons) {
-    absl::StrAppend(&by, by.empty() ? "" : ", ", count, " ", reason);
-  }
-  return absl::StrFormat("readiness %d/%d (%3.0f%%)  worst lag %d versions / %.1fs  [%s]",
-                         f.value("readyShadows", 0), f.value("liveInstances", 0),
-                         100 * f.value("readyRatio", 0.0), f.value("maxVersionsBehind", 0),
-                         f.value("maxSecondsBehind", 0.0), by);
-}
-
-// Prints readiness when the shadows' states change (and once a second while they do not)
-// until `done` holds or `timeout` passes.
-bool Watch(const ApiClient& api, const std::function<bool(const nlohmann::json&)>& done,
-           absl::Duration timeout) {
-  std::string last_states;
-  absl::Time last_print = absl::InfinitePast();
-  absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline) {
-    absl::StatusOr<nlohmann::json> report = api.Get("/api/v1/readiness");
-    if (report.ok()) {
-      std::string states = (*report)["fleet"]["byReason"].dump();
-      bool finished = done(*report);
-      if (states != last_states || absl::Now() - last_print >= absl::Seconds(1) || finished) {
-        Say(ReadinessLine(*report));
-        last_states = states;
-        last_print = absl::Now();
-      }
-      if (finished) {
-        return true;
-      }
+class Narrator {
+ public:
+  Narrator(absl::Time start, bool quiet) : start_(start), quiet_(quiet) {}
+  void Say(const std::string& tag, const std::string& text) const {
+    if (quiet_) {
+      return;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    int s = static_cast<int>(absl::ToDoubleSeconds(absl::Now() - start_));
+    std::printf("%02d:%02d  %-8s %s\n", s / 60, s % 60, tag.c_str(), text.c_str());
+    std::fflush(stdout);
   }
-  Say("gave up waiting after " + absl::FormatDuration(timeout));
-  return false;
+  double Seconds(absl::Time t) const { return absl::ToDoubleSeconds(t - start_); }
+
+ private:
+  absl::Time start_;
+  bool quiet_;
+};
+
+double Median(std::vector<double> v) {
+  if (v.empty()) {
+    return 0;
+  }
+  std::sort(v.begin(), v.end());
+  size_t n = v.size();
+  return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-bool AllReadyAt(const nlohmann::json& report, int instances, int64_t version) {
-  if (report["fleet"].value("readyShadows", 0) != instances) {
-    return false;
-  }
-  for (const nlohmann::json& r : report["instances"]) {
-    if (r.value("shadowVersion", 0) < version) {
-      return false;
-    }
-  }
-  return true;
+nlohmann::json ParseDetails(const std::string& text) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  return j.is_discarded() ? nlohmann::json::object() : j;
 }
 
-void PrintInstances(const ApiClient& api) {
-  absl::StatusOr<nlohmann::json> instances = api.Get("/api/v1/instances");
-  if (!instances.ok()) {
-    return;
+// Tells the narrator what an event means for someone watching the fleet.
+void Narrate(const EventRecord& e, const Narrator& say, const SwitchoverController& controller) {
+  nlohmann::json d = ParseDetails(e.details);
+  const std::string& k = e.kind;
+  if (k == "switchover.requested") {
+    std::string id = d.is_object() ? "" : "";
+    say.Say(e.actor == "risk-engine" ? "predict" : "switch", e.subject + ": " + e.message);
+  } else if (k == "switchover.stepping" || k == "switchover.promoted" ||
+             k == "switchover.completed" || k == "switchover.failover") {
+    say.Say("switch", e.subject + ": " + e.message.substr(e.message.find(':') + 2));
+  } else if (k == "switchover.judgement") {
+    say.Say("judge", e.subject + ": " + e.message.substr(e.message.find(':') + 2));
+  } else if (k == "switchover.rolling_back" || k == "switchover.rolled_back") {
+    say.Say("ROLLBACK", e.subject + ": " + e.message.substr(e.message.find(':') + 2));
+  } else if (k == "live.lost" || k == "live.unhealthy") {
+    say.Say("FAILURE", absl::StrCat(e.subject, ": live ", d.value("replica", ""), " ", k.substr(5),
+                                    ": ", e.message));
+  } else if (k == "live.replaced") {
+    say.Say("replace", e.subject + ": " + e.message);
+  } else if (k == "risk.unprotected") {
+    say.Say("risk", e.subject + ": " + e.message);
+  } else if (k == "shadow.ready" && e.message.find("version 1") == std::string::npos) {
+    say.Say("shadow", e.subject + ": " + e.message);
   }
-  std::cout << absl::StrFormat("    %-8s %-24s %-24s %-6s %-6s %s\n", "INSTANCE", "LIVE", "SHADOW",
-                               "LIVE-V", "SHAD-V", "READY");
-  for (const nlohmann::json& i : *instances) {
-    auto where = [](const nlohmann::json& r) {
-      return r.is_null()
-                 ? std::string("-")
-                 : absl::StrCat(r.value("replica", ""), "@", r.value("endpoint", "").substr(10));
-    };
-    std::cout << absl::StrFormat("    %-8s %-24s %-24s %-6d %-6d %s\n", i.value("id", ""),
-                                 where(i["live"]), where(i["shadow"]), i.value("liveVersion", 0),
-                                 i.value("shadowVersion", 0),
-                                 i["readiness"].value("ready", false) ? "yes" : "no");
-  }
+  (void)controller;
 }
 
 }  // namespace
 
 int RunDemo(const DemoOptions& options) {
+  absl::StatusOr<Scenario> loaded = options.scenario_file.empty()
+                                        ? absl::StatusOr<Scenario>(BuiltInScenario())
+                                        : LoadScenario(options.scenario_file);
+  if (!loaded.ok()) {
+    std::cerr << "demo: " << loaded.status().message() << "\n";
+    return 2;
+  }
+  Scenario scenario = *loaded;
+  if (options.duration_seconds > 0) {
+    scenario.duration = absl::Seconds(options.duration_seconds);
+  }
+  bool act = options.mode == "act";
   std::string state_dir = options.state_dir;
   if (state_dir.empty()) {
     std::string pattern = "/tmp/shadowfleet-demo-XXXXXX";
@@ -140,107 +177,357 @@ int RunDemo(const DemoOptions& options) {
     }
     state_dir = pattern;
   }
+  std::filesystem::create_directories(state_dir);
   SetLogFile(state_dir + "/daemon.log");
+
+  LocalHaproxy haproxy;
+  if (absl::Status s = haproxy.Start(state_dir + "/haproxy", kBackend); !s.ok()) {
+    std::cerr << "demo: " << s.message() << "\n";
+    return 1;
+  }
   DaemonConfig config;
   config.listen = options.listen;
   config.state_dir = state_dir;
   config.sqlite_path = state_dir + "/state.db";
+  config.sqlite_synchronous_full = false;
   config.reconcile_interval = absl::Milliseconds(200);
-  config.observe_interval = absl::Seconds(1);
-  absl::StatusOr<std::unique_ptr<Daemon>> daemon = Daemon::Create(config);
-  if (!daemon.ok()) {
-    std::cerr << "demo: " << daemon.status().message() << "\n";
+  config.observe_interval = absl::Seconds(5);
+  config.risk_horizon = absl::Minutes(5);
+  config.risk_interval = absl::Seconds(1);
+  config.example_interval = absl::Seconds(10);
+  config.retrain_check_interval = absl::Seconds(60);
+  absl::StatusOr<std::unique_ptr<Daemon>> created = Daemon::Create(config);
+  if (!created.ok()) {
+    std::cerr << "demo: " << created.status().message() << "\n";
     return 1;
   }
-  if (absl::Status started = (*daemon)->Start(); !started.ok()) {
-    std::cerr << "demo: " << started.message() << "\n";
+  std::unique_ptr<Daemon> daemon = *std::move(created);
+  if (absl::Status s = daemon->Start(); !s.ok()) {
+    std::cerr << "demo: " << s.message() << "\n";
     return 1;
   }
-  ApiClient api = *ApiClient::Connect((*daemon)->address());
-  std::cout << "shadowfleet demo: daemon at http://" << (*daemon)->address()
-            << " (SQLite state and log in " << state_dir << ")\n"
-            << "  try: shadowfleet -s " << (*daemon)->address() << " get instances\n\n";
+  ApiClient api = *ApiClient::Connect(daemon->address());
+  std::printf(
+      "shadowfleet demo (%s mode, scenario %s, seed %llu): daemon at http://%s, HAProxy on "
+      ":%d\n  state and logs in %s\n  try: shadowfleet -s %s risk\n\n",
+      options.mode.c_str(), scenario.name.c_str(), static_cast<unsigned long long>(options.seed),
+      daemon->address().c_str(), haproxy.frontend_port(), state_dir.c_str(),
+      daemon->address().c_str());
 
-  int n = options.instances;
-  Say(absl::StrCat("1. applying a fleet of ", n,
-                   " instances of the demo service (process provider)"));
-  if (auto applied =
-          api.Post("/api/v1/apply?file=demo.yaml&author=demo", DemoFleet(n), "application/yaml");
+  // The fleet comes up with its shadows, and gets a patch before the load starts.
+  Narrator setup(absl::Now(), options.quiet);
+  setup.Say("fleet", absl::StrCat("applying ", scenario.instances,
+                                  " instances of the demo service behind HAProxy"));
+  if (auto applied = api.Post("/api/v1/apply?file=demo.yaml&author=demo",
+                              FleetYaml(scenario, haproxy.socket(), act), "application/yaml");
       !applied.ok()) {
     std::cerr << "demo: " << applied.status().message() << "\n";
     return 1;
   }
-  bool ok = Watch(
-      api, [n](const nlohmann::json& r) { return AllReadyAt(r, n, 1); }, absl::Seconds(60));
-  PrintInstances(api);
-
-  Say("2. patching live: openssl 3.0.15 -> 3.0.16 and workers 4 -> 8 on every instance");
-  nlohmann::json change = {
-      {"group", "web"},
-      {"set", {{"/software/openssl", "3.0.16-1~deb12u1"}, {"/config/workers", 8}}},
-      {"author", "demo"},
-      {"reason", "security update (DSA-5xxx)"}};
-  (void)api.Post("/api/v1/changes", change.dump(), "application/json");
-  ok = ok &&
-       Watch(
-           api, [n](const nlohmann::json& r) { return AllReadyAt(r, n, 2); }, absl::Seconds(60));
-  if (auto diff = api.Get("/api/v1/instances/web-0/diff?from=1&to=2"); diff.ok()) {
-    Say("   web-0 version 1 -> 2: " + (*diff)["patch"].dump());
+  auto all_ready = [&](int64_t version) {
+    ReadinessReport r = ComputeFleetReadiness(daemon->state(), absl::Now(), nullptr);
+    if (r.fleet.ready_shadows != scenario.instances) {
+      return false;
+    }
+    for (const Readiness& i : r.instances) {
+      if (i.shadow_version < version) {
+        return false;
+      }
+    }
+    return HttpRequest("GET", "127.0.0.1", haproxy.frontend_port(), "/").ok();
+  };
+  auto wait = [](const std::function<bool()>& done, absl::Duration limit) {
+    absl::Time deadline = absl::Now() + limit;
+    while (!done() && absl::Now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    return done();
+  };
+  if (!wait([&] { return all_ready(1); }, absl::Seconds(90))) {
+    std::cerr << "demo: the fleet did not become ready; see " << state_dir << "/daemon.log\n";
+    return 1;
   }
+  setup.Say("fleet", absl::StrCat(scenario.instances, " live instances, each with a ready shadow"));
+  nlohmann::json patch = {{"group", "web"},
+                          {"set", {{"/software/openssl", "3.0.16-1~deb12u1"}}},
+                          {"author", "demo"},
+                          {"reason", "security update (DSA-5xxx)"}};
+  (void)api.Post("/api/v1/changes", patch.dump(), "application/json");
+  setup.Say("patch", "openssl 3.0.15 -> 3.0.16 recorded on every live instance");
+  wait([&] { return all_ready(2); }, absl::Seconds(60));
+  setup.Say("patch", "every shadow is at version 2 with its live instance");
 
-  Say("3. another tool edits web-1's live configuration directly (message: hello -> hola)");
-  if (auto web1 = api.Get("/api/v1/instances/web-1"); web1.ok()) {
-    std::string path =
-        absl::StrCat(state_dir, "/replicas/", (*web1)["live"].value("replica", ""), "/config.json");
-    if (auto text = ReadFile(path); text.ok()) {
-      nlohmann::json doc = nlohmann::json::parse(*text, nullptr, false);
-      doc["config"]["message"] = "hola";
-      (void)WriteFileAtomically(path, doc.dump(2));
+  // The run: load through HAProxy, degradations injected at seeded random times.
+  std::mt19937_64 rng(options.seed);
+  std::vector<Injection> injections;
+  for (const DegradationSpec& spec : scenario.degradations) {
+    for (int i = 0; i < spec.count; ++i) {
+      std::uniform_real_distribution<double> when(absl::ToDoubleSeconds(spec.window_start),
+                                                  absl::ToDoubleSeconds(spec.window_end));
+      Injection injection;
+      injection.spec = spec;
+      injection.due = when(rng);
+      injections.push_back(injection);
     }
   }
-  ok = ok && Watch(
-                 api,
-                 [n](const nlohmann::json& r) {
-                   for (const nlohmann::json& i : r["instances"]) {
-                     if (i.value("instance", "") == "web-1" && i.value("shadowVersion", 0) < 3) {
-                       return false;
-                     }
-                   }
-                   return r["fleet"].value("readyShadows", 0) == n;
-                 },
-                 absl::Seconds(30));
-  if (auto history = api.Get("/api/v1/instances/web-1/versions"); history.ok()) {
-    for (const nlohmann::json& v : *history) {
-      Say(absl::StrFormat("   web-1 version %d  %-8s  by %-10s  %s", v.value("version", 0),
-                          v.value("source", ""), v.value("author", ""), v.value("reason", "")));
+  std::sort(injections.begin(), injections.end(),
+            [](const Injection& a, const Injection& b) { return a.due < b.due; });
+
+  LoadGeneratorOptions load_options;
+  load_options.port = haproxy.frontend_port();
+  load_options.rate = scenario.request_rate;
+  load_options.connections = 32;
+  load_options.timeout = absl::Seconds(2);
+  LoadGenerator load(load_options);
+  if (absl::Status s = load.Start(); !s.ok()) {
+    std::cerr << "demo: " << s.message() << "\n";
+    return 1;
+  }
+  absl::Time start = absl::Now();
+  Narrator say(start, options.quiet);
+  say.Say("load", absl::StrFormat("%.0f requests/s through HAProxy for %s; %zu degradations to "
+                                  "inject",
+                                  scenario.request_rate, absl::FormatDuration(scenario.duration),
+                                  injections.size()));
+  int64_t last_event = 0;
+  if (auto newest = daemon->store().ListEvents({"", "", 0, 1}); newest.ok() && !newest->empty()) {
+    last_event = newest->back().id;
+  }
+  std::vector<EventRecord> history;  // Every event of the run, for the report.
+  std::map<std::string, std::string> recommendations;
+  absl::Time next_status = start + absl::Seconds(15);
+
+  while (absl::Now() - start < scenario.duration) {
+    double t = absl::ToDoubleSeconds(absl::Now() - start);
+    for (Injection& injection : injections) {
+      if (injection.done || injection.due > t) {
+        continue;
+      }
+      // A live instance that is healthy, not degrading already and not being switched over.
+      std::vector<std::string> candidates;
+      for (const std::string& id : daemon->state().InstanceIds()) {
+        Cached<InstanceRecord> i = daemon->state().Instance(id);
+        bool busy = std::any_of(injections.begin(), injections.end(), [&](const Injection& x) {
+          return x.done && x.instance == id && x.outcome == "pending";
+        });
+        if (i && i->live && i->live_phase == LivePhase::kRunning && i->active_switchover.empty() &&
+            !busy) {
+          candidates.push_back(id);
+        }
+      }
+      if (candidates.empty()) {
+        continue;  // Try again on the next tick.
+      }
+      std::string id = candidates[rng() % candidates.size()];
+      Cached<InstanceRecord> instance = daemon->state().Instance(id);
+      absl::StatusOr<std::pair<std::string, int>> endpoint =
+          ParseHostPort(instance->live->endpoint);
+      nlohmann::json body = {{"mode", injection.spec.mode},
+                             {"rate", injection.spec.rate},
+                             {"seconds", injection.spec.seconds},
+                             {"ceilingMs", injection.spec.ceiling_ms}};
+      if (!endpoint.ok() || !HttpRequest("POST", endpoint->first, endpoint->second,
+                                         "/admin/degrade", body.dump(), "application/json")
+                                 .ok()) {
+        continue;
+      }
+      injection.done = true;
+      injection.instance = id;
+      injection.replica = instance->live->id;
+      injection.at = t;
+      injection.expected_failure = t + ExpectedFailureSeconds(injection.spec, scenario);
+      say.Say("inject",
+              absl::StrFormat("%s on %s (%s)%s", injection.spec.mode, id, injection.replica,
+                              GivesWarning(injection.spec)
+                                  ? absl::StrFormat(": would fail in about %.0f s",
+                                                    injection.expected_failure - t)
+                                  : ": crashes with no warning"));
+    }
+
+    absl::StatusOr<std::vector<EventRecord>> events =
+        daemon->store().ListEvents({"", "", last_event, 500});
+    if (events.ok()) {
+      for (const EventRecord& e : *events) {
+        last_event = std::max(last_event, e.id);
+        history.push_back(e);
+        Narrate(e, say, daemon->switchovers());
+      }
+    }
+    for (const RiskView& view : daemon->risk().All()) {
+      std::string now = RecommendationName(view.recommendation);
+      std::string& before = recommendations[view.instance_id];
+      if (!before.empty() && before != now) {
+        say.Say("risk", absl::StrFormat("%s %.2f (%s)%s", view.instance_id,
+                                        view.assessment.probability, now,
+                                        view.assessment.top_factors.empty()
+                                            ? ""
+                                            : ": " + view.assessment.top_factors[0].description));
+      }
+      before = now;
+    }
+    if (absl::Now() >= next_status) {
+      next_status += absl::Seconds(15);
+      LoadSnapshot snapshot = load.Snapshot();
+      ReadinessReport r = ComputeFleetReadiness(daemon->state(), absl::Now(), nullptr);
+      say.Say("status",
+              absl::StrFormat("%lld requests, %lld failed; %d/%d shadows ready; %zu "
+                              "switchovers active",
+                              static_cast<long long>(snapshot.sent),
+                              static_cast<long long>(snapshot.Failed()), r.fleet.ready_shadows,
+                              r.fleet.live_instances, daemon->switchovers().List(true).size()));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  load.Stop();
+  LoadSnapshot result = load.Snapshot();
+  if (auto events = daemon->store().ListEvents({"", "", last_event, 10000}); events.ok()) {
+    history.insert(history.end(), events->begin(), events->end());
+  }
+
+  // What became of each degradation, from the run's events.
+  std::vector<SwitchoverRecord> switchovers = daemon->switchovers().List(/*active_only=*/false);
+  auto switchover = [&](const std::string& id) -> const SwitchoverRecord* {
+    for (const SwitchoverRecord& s : switchovers) {
+      if (s.id == id) {
+        return &s;
+      }
+    }
+    return nullptr;
+  };
+  auto at = [&](const EventRecord& e) { return say.Seconds(absl::FromUnixMillis(e.time_ms)); };
+  for (Injection& injection : injections) {
+    if (!injection.done) {
+      continue;
+    }
+    bool sudden = !GivesWarning(injection.spec);
+    for (const EventRecord& e : history) {
+      if (e.subject != injection.instance || at(e) < injection.at) {
+        continue;
+      }
+      nlohmann::json d = ParseDetails(e.details);
+      if (e.kind == "switchover.promoted") {
+        const SwitchoverRecord* sw = switchover(d.value("switchover", ""));
+        if (sw == nullptr || !sw->old_replica || sw->old_replica->id != injection.replica) {
+          continue;
+        }
+        if (sw->trigger == SwitchoverTrigger::kFailover) {
+          if (injection.outcome == "pending") {
+            injection.outcome = sudden ? "crashed" : "missed";
+            injection.resolved_at = at(e);
+          }
+          injection.recovered_at = at(e);
+          break;
+        }
+        if (injection.outcome == "pending") {
+          injection.outcome = sudden ? "crashed" : "preempted";
+          injection.resolved_at = at(e);
+        }
+        break;
+      }
+      if ((e.kind == "live.lost" || e.kind == "live.unhealthy") &&
+          d.value("replica", "") == injection.replica && injection.outcome == "pending") {
+        injection.outcome = sudden ? "crashed" : "missed";
+        injection.resolved_at = at(e);
+        if (!act) {
+          break;
+        }
+      }
+      if (e.kind == "live.replaced" && injection.outcome != "pending" &&
+          injection.recovered_at < 0) {
+        injection.recovered_at = at(e);
+      }
     }
   }
 
-  Say("4. a shadow dies (SIGKILL of web-2's shadow process)");
-  if (auto web2 = api.Get("/api/v1/instances/web-2"); web2.ok()) {
-    int pid = (*web2)["shadowRecord"]["replica"]["providerState"].value("pid", 0);
-    if (pid > 0) {
-      kill(pid, SIGKILL);
+  int with_warning = 0, preempted = 0, missed = 0, sudden = 0;
+  std::vector<double> lead_times, recovery_times;
+  for (const Injection& i : injections) {
+    if (!i.done) {
+      continue;
     }
-    std::string old_shadow = (*web2)["shadow"].value("replica", "");
-    ok = ok && Watch(
-                   api,
-                   [&](const nlohmann::json& r) {
-                     absl::StatusOr<nlohmann::json> now = api.Get("/api/v1/instances/web-2");
-                     return now.ok() && (*now)["shadow"].is_object() &&
-                            (*now)["shadow"].value("replica", "") != old_shadow &&
-                            r["fleet"].value("readyShadows", 0) == n;
-                   },
-                   absl::Seconds(30));
+    if (!GivesWarning(i.spec)) {
+      sudden++;
+      if (i.recovered_at >= 0) {
+        recovery_times.push_back(i.recovered_at - (i.at + i.spec.seconds));
+      }
+      continue;
+    }
+    with_warning++;
+    if (i.outcome == "preempted") {
+      preempted++;
+      lead_times.push_back(i.expected_failure - i.resolved_at);
+    } else if (i.outcome == "missed") {
+      missed++;
+    }
   }
-  PrintInstances(api);
-  if (auto report = api.Get("/api/v1/readiness"); report.ok()) {
-    Say("final " + ReadinessLine(*report));
+  int completed = 0, rolled_back = 0, false_switchovers = 0;
+  for (const SwitchoverRecord& sw : switchovers) {
+    completed += sw.phase == SwitchoverPhase::kComplete;
+    rolled_back += sw.phase == SwitchoverPhase::kRolledBack;
+    if (sw.trigger != SwitchoverTrigger::kRisk || !sw.old_replica) {
+      continue;
+    }
+    bool degraded = std::any_of(injections.begin(), injections.end(), [&](const Injection& i) {
+      return i.done && i.replica == sw.old_replica->id;
+    });
+    false_switchovers += !degraded;
+  }
+  double instance_hours = scenario.instances * absl::ToDoubleHours(absl::Now() - start);
+  nlohmann::json report = {
+      {"mode", options.mode},
+      {"scenario", scenario.name},
+      {"seed", options.seed},
+      {"duration_s", absl::ToDoubleSeconds(absl::Now() - start)},
+      {"degradations_injected", with_warning + sudden},
+      {"degradations_with_warning", with_warning},
+      {"preempted", preempted},
+      {"missed", missed},
+      {"sudden_crashes", sudden},
+      {"false_switchovers", false_switchovers},
+      {"instance_hours", instance_hours},
+      {"requests_total", result.sent},
+      {"requests_failed", result.Failed()},
+      {"median_lead_time_s", Median(lead_times)},
+      {"recovery_time_s", Median(recovery_times)},
+      {"switchovers_completed", completed},
+      {"switchovers_rolled_back", rolled_back},
+      {"model", daemon->models().Current()->version()},
+  };
+  nlohmann::json details = nlohmann::json::array();
+  for (const Injection& i : injections) {
+    details.push_back({{"mode", i.spec.mode},
+                       {"instance", i.instance},
+                       {"replica", i.replica},
+                       {"injected_at_s", i.at},
+                       {"expected_failure_s", i.expected_failure},
+                       {"outcome", i.done ? i.outcome : "not injected"},
+                       {"resolved_at_s", i.resolved_at},
+                       {"recovered_at_s", i.recovered_at}});
+  }
+  report["injections"] = details;
+
+  std::printf(
+      "\nsummary (%s mode): %d degradations injected (%d with warning signs, %d sudden "
+      "crashes)\n"
+      "  preempted %d, missed %d; median lead time %.0f s; sudden-crash recovery %.1f s\n"
+      "  switchovers completed %d, rolled back %d, false %d (%.2f per 100 instance-hours)\n"
+      "  requests %lld, failed %lld (%.3f %%)\n",
+      options.mode.c_str(), with_warning + sudden, with_warning, sudden, preempted, missed,
+      Median(lead_times), Median(recovery_times), completed, rolled_back, false_switchovers,
+      instance_hours > 0 ? 100 * false_switchovers / instance_hours : 0.0,
+      static_cast<long long>(result.sent), static_cast<long long>(result.Failed()),
+      result.sent > 0 ? 100.0 * result.Failed() / result.sent : 0.0);
+  if (!options.report_file.empty()) {
+    if (absl::Status s = WriteFileAtomically(options.report_file, report.dump(2) + "\n"); !s.ok()) {
+      std::cerr << "demo: " << s.message() << "\n";
+    } else {
+      std::printf("  report written to %s\n", options.report_file.c_str());
+    }
   }
 
   if (options.keep_running) {
-    std::cout << "\nThe fleet keeps running; the API is at http://" << (*daemon)->address()
-              << ". Press Ctrl-C to tear it down.\n";
+    std::printf("\nThe fleet keeps running; the API is at http://%s. Ctrl-C tears it down.\n",
+                daemon->address().c_str());
     sigset_t signals;
     sigemptyset(&signals);
     sigaddset(&signals, SIGINT);
@@ -249,15 +536,11 @@ int RunDemo(const DemoOptions& options) {
     int received = 0;
     sigwait(&signals, &received);
   }
-  Say("tearing the fleet down");
   (void)api.Delete("/api/v1/fleets/demo?author=demo");
-  absl::Time deadline = absl::Now() + absl::Seconds(20);
-  while ((*daemon)->state().instance_count() > 0 && absl::Now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  (*daemon)->Stop();
-  std::cout << (ok ? "demo complete\n" : "demo finished with a step that did not converge\n");
-  return ok ? 0 : 1;
+  wait([&] { return daemon->state().instance_count() == 0; }, absl::Seconds(30));
+  daemon->Stop();
+  haproxy.Stop();
+  return 0;
 }
 
 }  // namespace shadowfleet

@@ -154,8 +154,7 @@ std::vector<std::vector<size_t>> UnitFolds(size_t units, int k, uint64_t seed) {
   return folds;
 }
 
-absl::StatusOr<CmapssModel> CmapssModel::Fit(const CmapssSet& train,
-                                             const CmapssOptions& options) {
+absl::StatusOr<CmapssModel> CmapssModel::Fit(const CmapssSet& train, const CmapssOptions& options) {
   if (train.units.size() < static_cast<size_t>(std::max(2, options.calibration_folds))) {
     return absl::InvalidArgumentError(absl::StrCat(
         train.path, ": ", train.units.size(), " engines; at least ",
@@ -190,9 +189,14 @@ absl::StatusOr<CmapssPredictions> CmapssModel::Predict(const CmapssSet& set) con
 }
 
 nlohmann::json CmapssMetrics::ToJson() const {
-  return {{"rmse", rmse},      {"phm08_score", phm08_score}, {"precision", precision},
-          {"recall", recall},  {"brier", brier},             {"mae", mae},
-          {"units", n},        {"positives", positives}};
+  return {{"rmse", rmse},
+          {"phm08_score", phm08_score},
+          {"precision", precision},
+          {"recall", recall},
+          {"brier", brier},
+          {"mae", mae},
+          {"units", n},
+          {"positives", positives}};
 }
 
 CmapssMetrics ScoreCmapss(absl::Span<const double> rul, absl::Span<const double> probability,

@@ -22,9 +22,9 @@ absl::StatusOr<double> Number(const CsvTable& table, const CsvRecord& record, si
   double value = 0;
   const std::string& field = record.fields[column];
   if (!absl::SimpleAtod(field, &value) || !std::isfinite(value)) {
-    return table.Error(record, absl::StrCat("column ", column + 1, " (",
-                                            table.header.fields[column], "): \"", field,
-                                            "\" is not a finite number"));
+    return table.Error(
+        record, absl::StrCat("column ", column + 1, " (", table.header.fields[column], "): \"",
+                             field, "\" is not a finite number"));
   }
   return value;
 }
@@ -75,8 +75,8 @@ absl::StatusOr<CmapssSet> ReadCmapssCsv(const std::string& path) {
     SF_ASSIGN_OR_RETURN(double unit_value, Number(table, record, 0));
     SF_ASSIGN_OR_RETURN(double cycle, Number(table, record, 1));
     if (unit_value != std::floor(unit_value)) {
-      return table.Error(record, absl::StrCat("unit \"", record.fields[0],
-                                              "\" is not a whole number"));
+      return table.Error(record,
+                         absl::StrCat("unit \"", record.fields[0], "\" is not a whole number"));
     }
     auto unit_id = static_cast<int64_t>(unit_value);
     if (set.units.empty() || set.units.back().id != unit_id) {
@@ -121,8 +121,8 @@ absl::StatusOr<std::vector<double>> ReadRulFile(const std::string& path, size_t 
     }
     double value = 0;
     if (!absl::SimpleAtod(line, &value) || !std::isfinite(value) || value < 0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          path, ":", line_number, ": \"", line, "\" is not a non-negative number of cycles"));
+      return absl::InvalidArgumentError(absl::StrCat(path, ":", line_number, ": \"", line,
+                                                     "\" is not a non-negative number of cycles"));
     }
     out.push_back(value);
   }

@@ -176,8 +176,8 @@ class UnitState {
  private:
   double HealthSlope(int window) const;
 
-  static constexpr int kRing = *std::max_element(kHealthSlopeWindows.begin(),
-                                                 kHealthSlopeWindows.end());
+  static constexpr int kRing =
+      *std::max_element(kHealthSlopeWindows.begin(), kHealthSlopeWindows.end());
 
   const CmapssPreprocessor& prep_;
   const size_t sensors_;
@@ -220,7 +220,8 @@ void UnitState::Update(std::vector<float>& out) {
   if (n_ <= kBaselineCycles) {
     baseline_sum_ += hi;
   }
-  const double baseline = baseline_sum_ / static_cast<double>(std::min<int64_t>(n_, kBaselineCycles));
+  const double baseline =
+      baseline_sum_ / static_cast<double>(std::min<int64_t>(n_, kBaselineCycles));
 
   // Whole-history least-squares slope from running sums, t = 1 .. n.
   const double t = static_cast<double>(n_);

@@ -37,8 +37,8 @@ class OperatingConditions {
   int count() const { return static_cast<int>(centroids_.size()); }
 
  private:
-  std::vector<int> dims_;                     // Settings that vary at all.
-  std::vector<double> scale_;                 // Their standard deviations.
+  std::vector<int> dims_;                       // Settings that vary at all.
+  std::vector<double> scale_;                   // Their standard deviations.
   std::vector<std::vector<double>> centroids_;  // In scaled units, over dims_.
 };
 

@@ -21,7 +21,9 @@ constexpr double kHoursPerYear = 365.25 * 24;
 constexpr const char* kCauseColumns[] = {"Facilities", "Hardware",     "Human Error",
                                          "Network",    "Undetermined", "Software"};
 
-double Years(absl::Duration d) { return absl::ToDoubleHours(d) / kHoursPerYear; }
+double Years(absl::Duration d) {
+  return absl::ToDoubleHours(d) / kHoursPerYear;
+}
 
 int MonthNumber(absl::string_view name) {
   static constexpr const char* kMonths[] = {"jan", "feb", "mar", "apr", "may", "jun",
@@ -71,9 +73,8 @@ absl::StatusOr<absl::Time> ParseStamp(absl::string_view text) {
       absl::StrSplit(absl::StripAsciiWhitespace(text), ' ', absl::SkipEmpty());
   std::vector<absl::string_view> date =
       date_time.empty() ? std::vector<absl::string_view>() : absl::StrSplit(date_time[0], '/');
-  std::vector<absl::string_view> time = date_time.size() == 2
-                                            ? absl::StrSplit(date_time[1], ':')
-                                            : std::vector<absl::string_view>();
+  std::vector<absl::string_view> time =
+      date_time.size() == 2 ? absl::StrSplit(date_time[1], ':') : std::vector<absl::string_view>();
   int m = 0, d = 0, y = 0, hh = 0, mm = 0;
   if (date.size() != 3 || time.size() != 2 || !absl::SimpleAtoi(date[0], &m) ||
       !absl::SimpleAtoi(date[1], &d) || !absl::SimpleAtoi(date[2], &y) ||
@@ -146,16 +147,15 @@ absl::StatusOr<LanlFailure> ParseRecord(const CsvTable& table, const Columns& c,
   SF_ASSIGN_OR_RETURN(f.processors_per_node, number(c.procs, 0));
   SF_ASSIGN_OR_RETURN(double node, number(c.node, -1));
   f.node = static_cast<int>(node);
-  for (auto [column, target] : {std::pair{c.production, &f.production},
-                                std::pair{c.decommission, &f.decommission}}) {
+  for (auto [column, target] :
+       {std::pair{c.production, &f.production}, std::pair{c.decommission, &f.decommission}}) {
     absl::StatusOr<absl::Time> t = ParseMonth(r.fields[column]);
     if (!t.ok()) {
       return FieldError(table, r, column, t.status());
     }
     *target = *t;
   }
-  for (auto [column, target] :
-       {std::pair{c.started, &f.started}, std::pair{c.fixed, &f.fixed}}) {
+  for (auto [column, target] : {std::pair{c.started, &f.started}, std::pair{c.fixed, &f.fixed}}) {
     absl::StatusOr<absl::Time> t = ParseStamp(r.fields[column]);
     if (!t.ok()) {
       return FieldError(table, r, column, t.status());

@@ -31,7 +31,7 @@ struct LanlFailure {
   std::string machine_type;  // "cluster", "smp", "numa" or empty.
   double nodes = 0;          // Nodes in the system.
   double processors_per_node = 0;
-  int node = -1;             // Node number within the system; -1 when not recorded.
+  int node = -1;  // Node number within the system; -1 when not recorded.
   // The node's production and decommission months, placed at their 15th (the records give no
   // day); InfinitePast when not recorded ("before tracking"), InfiniteFuture for "current".
   absl::Time production = absl::InfinitePast();

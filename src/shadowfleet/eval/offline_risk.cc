@@ -100,22 +100,9 @@ nlohmann::json Scores(const std::vector<double>& p, const std::vector<float>& y)
 // share, against the prior on the same rows.
 absl::StatusOr<nlohmann::json> Validate(const LabelledSet& labelled, const RiskFeatures& features,
                                         const OfflineRiskOptions& options) {
-  std::vector<size_t> order(labelled.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return labelled.at[a] < labelled.at[b]; });
-  const absl::Time cut = labelled.at[order[std::min(
-      order.size() - 1, static_cast<size_t>(order.size() * (1 - options.holdout_fraction)))]];
-  std::vector<size_t> fit, held;
-  for (size_t i : order) {
-    if (labelled.at[i] >= cut) {
-      held.push_back(i);
-    } else if (labelled.at[i] + options.horizon <= cut) {
-      fit.push_back(i);
-    }
-  }
-  LabelledSet train = labelled.Select(fit);
-  LabelledSet holdout = labelled.Select(held);
+  TimeSplit split = SplitByTime(labelled, options.holdout_fraction, options.horizon);
+  const LabelledSet& train = split.train;
+  const LabelledSet& holdout = split.holdout;
   nlohmann::json out = {{"examples", holdout.size()},
                         {"positives", holdout.positives()},
                         {"trainExamples", train.size()},

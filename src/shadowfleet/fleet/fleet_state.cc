@@ -166,13 +166,6 @@ void FleetState::ApplyChange(const ObjectRecord& record) {
 
 absl::StatusOr<int64_t> FleetState::Commit(StateBatch& batch) {
   SF_ASSIGN_OR_RETURN(int64_t revision, store_->Commit(batch.batch_));
-  if (!batch.others_.empty()) {
-    std::vector<ObjectRecord> others = batch.others_;
-    for (ObjectRecord& other : others) {
-      other.revision = revision;
-    }
-    Notify(std::move(others));
-  }
   absl::MutexLock lock(&mu_);
   for (const auto& [kind, name] : batch.deletions_) {
     if (kind == kInstanceObject) {

@@ -86,10 +86,10 @@ class FleetState {
   std::shared_ptr<const GroupSpec> Group(const std::string& group) const;
   size_t instance_count() const;
 
-  // Calls `on_change` (after Sync() or Commit(), with no lock of this view held) for every
-  // change to an object of `kind` that this view does not model itself, such as
-  // switchovers: components that own such objects keep their own typed cache this way.
-  // Call before the first Sync().
+  // Calls `on_change` (from Sync(), with no lock of this view held) for every change to an
+  // object of `kind` that this view does not model itself, such as switchovers: components
+  // that own such objects keep their own typed cache this way, updating it themselves for
+  // what they commit. Call before the first Sync().
   void Watch(const std::string& kind, std::function<void(const ObjectRecord&)> on_change);
 
  private:

@@ -292,8 +292,10 @@ absl::Status LiveManager::Write(Step& step, const InstanceRecord& next,
   StateBatch batch;
   batch.PutInstance(next, step.revision);
   if (!event_kind.empty()) {
-    batch.AddEvent(
-        {0, absl::ToUnixMillis(step.now), event_kind, step.id, "live-manager", message, "{}"});
+    nlohmann::json details = {{"replica", next.live ? next.live->id : ""},
+                              {"version", next.live_version}};
+    batch.AddEvent({0, absl::ToUnixMillis(step.now), event_kind, step.id, "live-manager", message,
+                    details.dump()});
   }
   absl::StatusOr<int64_t> revision = state_->Commit(batch);
   if (!revision.ok()) {

@@ -19,7 +19,9 @@ double Logit(double s) {
   return std::log(s / (1.0 - s));
 }
 
-double Sigmoid(double z) { return 1.0 / (1.0 + std::exp(-z)); }
+double Sigmoid(double z) {
+  return 1.0 / (1.0 + std::exp(-z));
+}
 
 double PlattLoss(const std::vector<double>& z, absl::Span<const double> y, double a, double b) {
   double loss = 0;
@@ -123,8 +125,8 @@ Calibration Calibration::FitIsotonic(absl::Span<const double> scores,
       Block last = blocks.back();
       blocks.pop_back();
       Block& prev = blocks.back();
-      prev.value = (prev.value * prev.weight + last.value * last.weight) /
-                   (prev.weight + last.weight);
+      prev.value =
+          (prev.value * prev.weight + last.value * last.weight) / (prev.weight + last.weight);
       prev.weight += last.weight;
       prev.hi = last.hi;
     }
@@ -218,7 +220,8 @@ absl::StatusOr<Calibration> Calibration::FromJson(const nlohmann::json& json) {
     c.method_ = CalibrationMethod::kIsotonic;
     for (size_t i = 0; i < json["x"].size(); ++i) {
       if (!json["x"][i].is_number() || !json["y"][i].is_number()) {
-        return absl::InvalidArgumentError(absl::StrCat("calibration: knot ", i, " is not a number"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("calibration: knot ", i, " is not a number"));
       }
       c.x_.push_back(json["x"][i].get<double>());
       c.y_.push_back(json["y"][i].get<double>());

@@ -23,12 +23,11 @@ absl::Status XgbError(int rc, std::string call, absl::StatusCode code) {
 }
 
 // Returns the XGBoost error of `call`, if any, as a status with `code`.
-#define SF_XGB(call, code)                                                \
-  do {                                                                    \
-    if (absl::Status xgb_status = XgbError((call), #call, (code)); \
-        !xgb_status.ok()) {                                               \
-      return xgb_status;                                                  \
-    }                                                                     \
+#define SF_XGB(call, code)                                                             \
+  do {                                                                                 \
+    if (absl::Status xgb_status = XgbError((call), #call, (code)); !xgb_status.ok()) { \
+      return xgb_status;                                                               \
+    }                                                                                  \
   } while (false)
 
 // Owns a DMatrix for the duration of one call.
@@ -51,7 +50,9 @@ class DMatrix {
   DMatrixHandle handle_ = nullptr;
 };
 
-std::string Number(double v) { return absl::StrCat(v); }
+std::string Number(double v) {
+  return absl::StrCat(v);
+}
 
 }  // namespace
 
@@ -155,8 +156,8 @@ absl::StatusOr<Gbm> Gbm::Load(std::string_view bytes, int nthread) {
 absl::StatusOr<std::vector<float>> Gbm::PredictType(const DenseMatrix& x, int type,
                                                     std::vector<uint64_t>* shape) const {
   if (x.cols() != num_features_) {
-    return absl::InvalidArgumentError(absl::StrCat("gbm: model has ", num_features_,
-                                                   " features, matrix has ", x.cols()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("gbm: model has ", num_features_, " features, matrix has ", x.cols()));
   }
   if (x.rows() == 0) {
     return std::vector<float>();
@@ -165,9 +166,9 @@ absl::StatusOr<std::vector<float>> Gbm::PredictType(const DenseMatrix& x, int ty
   if (absl::Status s = matrix.Create(x, handle_->nthread); !s.ok()) {
     return s;
   }
-  const std::string config = absl::StrCat(R"({"type": )", type,
-                                          R"(, "training": false, "iteration_begin": 0, )",
-                                          R"("iteration_end": 0, "strict_shape": false})");
+  const std::string config =
+      absl::StrCat(R"({"type": )", type, R"(, "training": false, "iteration_begin": 0, )",
+                   R"("iteration_end": 0, "strict_shape": false})");
   absl::MutexLock lock(&handle_->mu);
   const bst_ulong* out_shape = nullptr;
   bst_ulong out_dim = 0;

@@ -78,8 +78,7 @@ class Gbm {
   // INVALID_ARGUMENT for mismatched sizes or an empty matrix; INTERNAL with XGBoost's message
   // if it refuses the data or the parameters.
   static absl::StatusOr<Gbm> Train(const DenseMatrix& x, absl::Span<const float> labels,
-                                   const GbmParams& params,
-                                   absl::Span<const float> weights = {});
+                                   const GbmParams& params, absl::Span<const float> weights = {});
 
   // Reads a model written by Save(). DATA_LOSS if XGBoost cannot parse it.
   static absl::StatusOr<Gbm> Load(std::string_view bytes, int nthread = 1);

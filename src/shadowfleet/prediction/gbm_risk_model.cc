@@ -55,12 +55,11 @@ absl::StatusOr<std::unique_ptr<GbmRiskModel>> GbmRiskModel::FromJson(const nlohm
   SF_ASSIGN_OR_RETURN(Gbm gbm, Gbm::Load(bytes, nthread));
   if (gbm.num_features() != features.size()) {
     return absl::DataLossError(absl::StrCat("risk model: the trees use ", gbm.num_features(),
-                                            " features, the feature list has ",
-                                            features.size()));
+                                            " features, the feature list has ", features.size()));
   }
-  return std::make_unique<GbmRiskModel>(
-      std::move(gbm), std::move(calibration), std::move(features),
-      absl::Seconds(json["horizonSeconds"].get<double>()), json["version"].get<std::string>());
+  return std::make_unique<GbmRiskModel>(std::move(gbm), std::move(calibration), std::move(features),
+                                        absl::Seconds(json["horizonSeconds"].get<double>()),
+                                        json["version"].get<std::string>());
 }
 
 absl::StatusOr<nlohmann::json> GbmRiskModel::ToJson() const {
@@ -126,8 +125,7 @@ void GbmRiskModel::Explain(absl::Span<const float> row, double probability,
   // The features that raise the risk most (the last contribution is the bias).
   std::vector<size_t> order(features_.size());
   std::iota(order.begin(), order.end(), 0);
-  std::partial_sort(order.begin(), order.begin() + std::min(kTopFactors, order.size()),
-                    order.end(),
+  std::partial_sort(order.begin(), order.begin() + std::min(kTopFactors, order.size()), order.end(),
                     [&](size_t a, size_t b) { return contributions[a] > contributions[b]; });
   for (size_t k = 0; k < order.size() && k < kTopFactors; ++k) {
     const size_t i = order[k];

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <iterator>
 #include <numeric>
 
 #include "absl/strings/match.h"
@@ -33,7 +34,9 @@ constexpr int kMaxEvents = 1'000'000;
 // The drift check needs this many recent examples to say anything.
 constexpr size_t kMinDriftExamples = 50;
 
-int64_t Ms(absl::Time t) { return absl::ToUnixMillis(t); }
+int64_t Ms(absl::Time t) {
+  return absl::ToUnixMillis(t);
+}
 
 // FNV-1a of the feature names: vectors made for another feature list are not mixed in.
 uint64_t Fingerprint(const std::vector<std::string>& names) {
@@ -110,9 +113,8 @@ absl::StatusOr<std::vector<RiskExample>> DecodeExamples(const std::string& insta
 }
 
 absl::Time TimeField(const nlohmann::json& j, const char* key) {
-  return j.contains(key) && j[key].is_number_integer()
-             ? absl::FromUnixMillis(j[key].get<int64_t>())
-             : absl::InfinitePast();
+  return j.contains(key) && j[key].is_number_integer() ? absl::FromUnixMillis(j[key].get<int64_t>())
+                                                       : absl::InfinitePast();
 }
 
 struct Scores {
@@ -241,7 +243,22 @@ absl::Status ModelRegistry::WriteChunk(const std::string& instance,
   batch.PutChunk({absl::StrCat(kRiskExampleSeriesPrefix, instance), Ms(examples.front().at),
                   Ms(examples.back().at), static_cast<int>(examples.size()),
                   EncodeExamples(Fingerprint(features_.names()), features_.size(), examples)});
-  return store_->Commit(batch).status();
+  // A new instance joins the stored list in the same transaction as its first examples.
+  absl::MutexLock writes(&chunk_mu_);
+  bool added = false;
+  {
+    absl::MutexLock lock(&mu_);
+    added = instances_.insert(instance).second;
+    if (added) {
+      batch.Put(kRiskRegistryObject, "instances", nlohmann::json(instances_).dump(), kAnyRevision);
+    }
+  }
+  absl::Status status = store_->Commit(batch).status();
+  if (!status.ok() && added) {
+    absl::MutexLock lock(&mu_);
+    instances_.erase(instance);  // Listed again with its next chunk.
+  }
+  return status;
 }
 
 absl::Status ModelRegistry::AppendEvent(const std::string& kind, const std::string& instance,
@@ -262,7 +279,20 @@ absl::Status ModelRegistry::AppendEvent(const std::string& kind, const std::stri
 
 absl::StatusOr<std::vector<RiskExample>> ModelRegistry::ReadExamples(absl::Time from,
                                                                      absl::Time to) const {
-  SF_ASSIGN_OR_RETURN(std::vector<ChunkRecord> chunks, store_->ReadChunks("", Ms(from), Ms(to)));
+  std::set<std::string> instances;
+  {
+    absl::MutexLock lock(&mu_);
+    instances = instances_;
+  }
+  SF_ASSIGN_OR_RETURN(std::set<std::string> stored, StoredInstances());
+  instances.insert(stored.begin(), stored.end());
+  std::vector<ChunkRecord> chunks;
+  for (const std::string& instance : instances) {
+    SF_ASSIGN_OR_RETURN(
+        std::vector<ChunkRecord> own,
+        store_->ReadChunks(absl::StrCat(kRiskExampleSeriesPrefix, instance), Ms(from), Ms(to)));
+    std::move(own.begin(), own.end(), std::back_inserter(chunks));
+  }
   const uint64_t fingerprint = Fingerprint(features_.names());
   std::vector<RiskExample> out;
   int other_features = 0;
@@ -288,6 +318,21 @@ absl::StatusOr<std::vector<RiskExample>> ModelRegistry::ReadExamples(absl::Time 
   }
   if (other_features > 0) {
     Log()->info("risk examples of another feature list skipped chunks={}", other_features);
+  }
+  return out;
+}
+
+absl::StatusOr<std::set<std::string>> ModelRegistry::StoredInstances() const {
+  SF_ASSIGN_OR_RETURN(std::optional<ObjectRecord> record,
+                      store_->Get(kRiskRegistryObject, "instances"));
+  std::set<std::string> out;
+  if (record) {
+    nlohmann::json list = nlohmann::json::parse(record->value, nullptr, false);
+    for (const nlohmann::json& id : list.is_array() ? list : nlohmann::json::array()) {
+      if (id.is_string()) {
+        out.insert(id.get<std::string>());
+      }
+    }
   }
   return out;
 }
@@ -347,9 +392,11 @@ absl::Status ModelRegistry::Load() {
     state.last_check = now;
     SF_RETURN_IF_ERROR(SaveState(state));
   }
+  SF_ASSIGN_OR_RETURN(std::set<std::string> instances, StoredInstances());
   {
     absl::MutexLock lock(&mu_);
     state_ = state;
+    instances_.insert(instances.begin(), instances.end());
   }
 
   SF_ASSIGN_OR_RETURN(std::optional<ObjectRecord> current,
@@ -363,10 +410,10 @@ absl::Status ModelRegistry::Load() {
   std::string version = pointer.is_object() ? pointer.value("version", "") : "";
   absl::StatusOr<Served> served = LoadVersion(version);
   if (!served.ok()) {
-    Log()->warn("risk model does not load, the prior stays in use version={} error=\"{}\"",
-                version, std::string(served.status().message()));
-    return absl::DataLossError(absl::StrCat("risk model ", version, ": ",
-                                            served.status().message()));
+    Log()->warn("risk model does not load, the prior stays in use version={} error=\"{}\"", version,
+                std::string(served.status().message()));
+    return absl::DataLossError(
+        absl::StrCat("risk model ", version, ": ", served.status().message()));
   }
   Log()->info("risk model in use version={}", version);
   absl::MutexLock lock(&mu_);
@@ -513,8 +560,7 @@ absl::StatusOr<RetrainResult> ModelRegistry::Train(const std::string& trigger, a
                       ReadExamples(now - options_.training_window, now));
   int64_t failures = 0;
   SF_ASSIGN_OR_RETURN(InstanceHistory history, ReadHistory(&failures));
-  LabelledSet labelled =
-      LabelExamples(examples, features_.size(), options_.horizon, history, now);
+  LabelledSet labelled = LabelExamples(examples, features_.size(), options_.horizon, history, now);
 
   // Whatever happens next, this was the attempt: the schedule restarts from now.
   State state;
@@ -537,32 +583,18 @@ absl::StatusOr<RetrainResult> ModelRegistry::Train(const std::string& trigger, a
     return result;
   }
 
-  // The newest share of examples by time is held back. Training examples whose horizon
-  // reaches the cut are left out, so that no failure labels examples on both sides.
-  std::vector<size_t> order(labelled.size());
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return labelled.at[a] < labelled.at[b]; });
-  const size_t cut_index = static_cast<size_t>(labelled.size() * (1 - options_.holdout_fraction));
-  const absl::Time cut = labelled.at[order[std::min(cut_index, order.size() - 1)]];
-  std::vector<size_t> train_rows, holdout_rows;
-  for (size_t i : order) {
-    if (labelled.at[i] >= cut) {
-      holdout_rows.push_back(i);
-    } else if (labelled.at[i] + options_.horizon <= cut) {
-      train_rows.push_back(i);
-    }
-  }
-  LabelledSet train = labelled.Select(train_rows);
-  LabelledSet holdout = labelled.Select(holdout_rows);
+  // The newest share of examples by time is held back for the promotion check.
+  const TimeSplit split = SplitByTime(labelled, options_.holdout_fraction, options_.horizon);
+  const LabelledSet& train = split.train;
+  const LabelledSet& holdout = split.holdout;
   result.metrics["holdout"] = {{"examples", holdout.size()},
                                {"positives", holdout.positives()},
-                               {"fromMs", Ms(cut)},
+                               {"fromMs", Ms(split.cut)},
                                {"toMs", Ms(now)}};
   if (holdout.positives() == 0 || train.positives() < options_.min_positives) {
-    result.reason = absl::StrFormat(
-        "too few failures on one side of the split: %d in training, %d held back",
-        train.positives(), holdout.positives());
+    result.reason =
+        absl::StrFormat("too few failures on one side of the split: %d in training, %d held back",
+                        train.positives(), holdout.positives());
     return result;
   }
   absl::StatusOr<TrainedRiskClassifier> trained = TrainRiskClassifier(train, options_.training);
@@ -571,7 +603,6 @@ absl::StatusOr<RetrainResult> ModelRegistry::Train(const std::string& trigger, a
     return result;
   }
   SF_RETURN_IF_ERROR(trained.status());
-
   SF_ASSIGN_OR_RETURN(std::vector<ObjectRecord> existing, store_->List(kRiskModelObject));
   result.version = absl::StrFormat("gbm-%06d", existing.size() + 1);
   auto candidate =
@@ -579,33 +610,52 @@ absl::StatusOr<RetrainResult> ModelRegistry::Train(const std::string& trigger, a
                                      features_, options_.horizon, result.version);
   result.trained = true;
 
-  // Candidate against the model in use (or the prior) on the held-back examples.
+  // The candidate against the model in use (or the prior) on the held-back examples.
   SF_ASSIGN_OR_RETURN(std::vector<double> candidate_p, candidate->Probabilities(holdout.x));
-  std::shared_ptr<const RiskModel> incumbent = Current();
-  std::vector<double> incumbent_p;
-  auto* learnt = dynamic_cast<const GbmRiskModel*>(incumbent.get());
-  if (learnt != nullptr && learnt->features().names() == features_.names()) {
-    SF_ASSIGN_OR_RETURN(incumbent_p, learnt->Probabilities(holdout.x));
-  } else {
-    incumbent = prior_;
-    for (size_t i = 0; i < holdout.size(); ++i) {
-      incumbent_p.push_back(prior_->Assess(features_.ToSignals(holdout.x.row(i))).probability);
-    }
-  }
+  std::shared_ptr<const RiskModel> incumbent;
+  SF_ASSIGN_OR_RETURN(std::vector<double> incumbent_p, IncumbentProbabilities(holdout, &incumbent));
   const Scores c = Score(candidate_p, holdout.y);
   const Scores b = Score(incumbent_p, holdout.y);
   result.promoted = c.brier <= b.brier + options_.brier_margin &&
                     c.log_loss <= b.log_loss + options_.log_loss_margin;
-  result.reason = absl::StrFormat(
-      "%s on held-back data: Brier %.5f vs %.5f, log loss %.4f vs %.4f (%s)",
-      result.promoted ? "no worse than" : "worse than", c.brier, b.brier, c.log_loss, b.log_loss,
-      incumbent->version());
+  result.reason =
+      absl::StrFormat("%s on held-back data: Brier %.5f vs %.5f, log loss %.4f vs %.4f (%s)",
+                      result.promoted ? "no worse than" : "worse than", c.brier, b.brier,
+                      c.log_loss, b.log_loss, incumbent->version());
   result.metrics["candidate"] = c.ToJson();
   result.metrics["incumbent"] = b.ToJson();
   result.metrics["incumbent"]["version"] = incumbent->version();
   result.metrics["training"] = trained->metrics;
 
-  // Every version is kept, promoted or not, with what it was judged on.
+  SF_RETURN_IF_ERROR(StoreCandidate(candidate, train, result, split.cut, now));
+  Log()->info(
+      "risk model trained version={} trigger={} promoted={} examples={} failures={} "
+      "brier={:.5f} incumbent_brier={:.5f} incumbent={}",
+      result.version, trigger, result.promoted, train.size(), train.positives(), c.brier, b.brier,
+      incumbent->version());
+  return result;
+}
+
+absl::StatusOr<std::vector<double>> ModelRegistry::IncumbentProbabilities(
+    const LabelledSet& holdout, std::shared_ptr<const RiskModel>* incumbent) const {
+  *incumbent = Current();
+  auto* learnt = dynamic_cast<const GbmRiskModel*>(incumbent->get());
+  if (learnt != nullptr && learnt->features().names() == features_.names()) {
+    return learnt->Probabilities(holdout.x);
+  }
+  // The prior, or a learnt model of another feature list that cannot read these vectors.
+  *incumbent = prior_;
+  std::vector<double> p;
+  for (size_t i = 0; i < holdout.size(); ++i) {
+    p.push_back(prior_->Assess(features_.ToSignals(holdout.x.row(i))).probability);
+  }
+  return p;
+}
+
+absl::Status ModelRegistry::StoreCandidate(std::shared_ptr<const GbmRiskModel> candidate,
+                                           const LabelledSet& train, const RetrainResult& result,
+                                           absl::Time cut, absl::Time now) {
+  // The training data's distribution of every feature, for later drift checks.
   std::vector<FeatureHistogram> histograms;
   nlohmann::json drift = nlohmann::json::array();
   std::vector<float> column(train.size());
@@ -616,15 +666,16 @@ absl::StatusOr<RetrainResult> ModelRegistry::Train(const std::string& trigger, a
     histograms.push_back(FeatureHistogram::Fit(column));
     drift.push_back(histograms.back().ToJson());
   }
+
+  // Every version is kept, promoted or not, with what it was judged on.
   SF_ASSIGN_OR_RETURN(nlohmann::json stored, candidate->ToJson());
   stored["createdAtMs"] = Ms(now);
-  stored["trigger"] = trigger;
+  stored["trigger"] = result.trigger;
   stored["promoted"] = result.promoted;
   stored["reason"] = result.reason;
   stored["metrics"] = result.metrics;
   stored["trainingWindow"] = {{"fromMs", Ms(now - options_.training_window)}, {"toMs", Ms(cut)}};
   stored["drift"] = drift;
-
   WriteBatch batch;
   batch.Put(kRiskModelObject, result.version, stored.dump(), kMustNotExist);
   if (result.promoted) {
@@ -645,13 +696,9 @@ absl::StatusOr<RetrainResult> ModelRegistry::Train(const std::string& trigger, a
 
   if (result.promoted) {
     absl::MutexLock lock(&mu_);
-    served_ = {candidate, std::move(histograms)};
+    served_ = {std::move(candidate), std::move(histograms)};
   }
-  Log()->info("risk model trained version={} trigger={} promoted={} examples={} failures={} "
-              "brier={:.5f} incumbent_brier={:.5f} incumbent={}",
-              result.version, trigger, result.promoted, train.size(), train.positives(), c.brier,
-              b.brier, incumbent->version());
-  return result;
+  return absl::OkStatus();
 }
 
 }  // namespace shadowfleet

@@ -1,6 +1,7 @@
 // The learning loop of the risk engine. The model registry
 //   - records what the fleet teaches: one feature vector per instance per minute (stored as
-//     compressed chunks, series "risk.examples/<instance>"), failures (crash, failed health
+//     compressed chunks, series "risk.examples/<instance>", the instances listed in the object
+//     "risk.registry/instances"), failures (crash, failed health
 //     checks, failures reported through the API) and switch-outs (events "risk.failure" and
 //     "risk.switched_out");
 //   - trains a calibrated gradient-boosted classifier on schedule, when the prior is still in
@@ -34,6 +35,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -53,6 +55,8 @@
 
 namespace shadowfleet {
 
+class GbmRiskModel;
+
 inline constexpr char kRiskModelObject[] = "risk.model";
 inline constexpr char kRiskModelCurrentObject[] = "risk.model.current";
 inline constexpr char kRiskRegistryObject[] = "risk.registry";
@@ -69,7 +73,7 @@ struct ModelRegistryOptions {
   absl::Duration retrain_interval = absl::Hours(24);
   // How often drift (and, under the prior, new failures) is checked between scheduled runs.
   absl::Duration check_interval = absl::Hours(1);
-  double drift_threshold = 0.2;                  // Population stability index.
+  double drift_threshold = 0.2;                   // Population stability index.
   absl::Duration drift_window = absl::Hours(24);  // "Recent" for the drift check.
   absl::Duration training_window = absl::Hours(24 * 30);
 
@@ -110,11 +114,11 @@ struct ModelVersionInfo {
 };
 
 struct ModelRegistryStats {
-  int64_t examples = 0;            // Accepted by RecordExample.
-  int64_t examples_too_soon = 0;   // Dropped: within example_interval of the previous one.
+  int64_t examples = 0;           // Accepted by RecordExample.
+  int64_t examples_too_soon = 0;  // Dropped: within example_interval of the previous one.
   int64_t failures = 0;
   int64_t switch_outs = 0;
-  int64_t write_errors = 0;        // Store writes that failed (logged as warnings).
+  int64_t write_errors = 0;  // Store writes that failed (logged as warnings).
 };
 
 class ModelRegistry : public RiskLearner {
@@ -168,11 +172,19 @@ class ModelRegistry : public RiskLearner {
   absl::Status AppendEvent(const std::string& kind, const std::string& instance, absl::Time at,
                            const std::string& detail);
   absl::StatusOr<std::vector<RiskExample>> ReadExamples(absl::Time from, absl::Time to) const;
+  absl::StatusOr<std::set<std::string>> StoredInstances() const;
   absl::StatusOr<InstanceHistory> ReadHistory(int64_t* failures) const;
   absl::Status SaveState(const State& state);
   absl::StatusOr<Served> LoadVersion(const std::string& version) const;
   absl::StatusOr<std::pair<double, std::string>> Drift(absl::Time now) const;
   absl::StatusOr<RetrainResult> Train(const std::string& trigger, absl::Time now);
+  // The model in use (or the prior, when that cannot read these vectors) on `holdout`.
+  absl::StatusOr<std::vector<double>> IncumbentProbabilities(
+      const LabelledSet& holdout, std::shared_ptr<const RiskModel>* incumbent) const;
+  // Stores a candidate and, when promoted, makes it current; then serves it.
+  absl::Status StoreCandidate(std::shared_ptr<const GbmRiskModel> candidate,
+                              const LabelledSet& train, const RetrainResult& result, absl::Time cut,
+                              absl::Time now);
   void CountWriteError(const absl::Status& status, const char* what);
 
   Store* const store_;
@@ -182,10 +194,14 @@ class ModelRegistry : public RiskLearner {
   const std::shared_ptr<const PriorRiskModel> prior_;
 
   absl::Mutex train_mu_;  // One training at a time; taken before mu_.
+  absl::Mutex chunk_mu_;  // Serialises example writes, so the stored instance list only grows.
   mutable absl::Mutex mu_;
   Served served_ ABSL_GUARDED_BY(mu_);
   State state_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Buffer> buffers_ ABSL_GUARDED_BY(mu_);
+  // Instances with stored examples (object "risk.registry/instances"): examples are read
+  // series by series, never by scanning every chunk of the store (telemetry's too).
+  std::set<std::string> instances_ ABSL_GUARDED_BY(mu_);
   ModelRegistryStats stats_ ABSL_GUARDED_BY(mu_);
 };
 

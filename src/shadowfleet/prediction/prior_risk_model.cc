@@ -55,6 +55,12 @@ constexpr double kMinExhaustionSeconds = 60;
 // still crosses 0.7 about 20 minutes before the limit.
 constexpr double kFillWeightStart = 0.5;
 constexpr double kFillWeightFull = 0.8;
+// Trends fitted on fewer samples than this are not used (the exhaustion term, latency growth,
+// the projected error rate): a fit over the first minutes of a replica projects noise. In the
+// simulated latency of the unit tests (15 % noise, a sample every 10 s) a fit over the first 24
+// samples projected +108 % within the horizon and crossed 0.7 on a healthy instance. 60 is half
+// the signal tracker's fit window.
+constexpr int64_t kMinTrendSamples = 60;
 // No single term may exceed this cumulative hazard (P = 0.99995); beyond it the probability
 // no longer changes and only rounding would.
 constexpr double kMaxTerm = 10;
@@ -83,18 +89,19 @@ constexpr double kLatencySurpriseZ = 4;
 constexpr double kLatencySurpriseHazard = 0.1;
 
 // --- Scrapes, anomalies, vulnerabilities: weak signs ----------------------------------------
-// A failed scrape is often the network or a slow response, not the instance: hazard 0.8 per
-// hour (P = 0.33 over 30 minutes) puts it on watch, and only together with other signs can it
-// cross 0.7.
-constexpr double kScrapeDownHazard = 0.8;
+// A failed scrape is more often the network or a slow response than the instance: hazard 0.4
+// per hour (P = 0.18 over 30 minutes). A healthy instance whose scrapes fail one time in a
+// thousand then stays below 0.3, short of "watch" (half the threshold in the risk engine, 0.35
+// by default), even when two metrics are anomalous at the same moment. With an error rate,
+// latency or exhaustion sign it adds weight.
+constexpr double kScrapeDownHazard = 0.4;
 // a metrics anomalous in the recent window: 0.05 (a - 1)^2 per hour, a - 1 at most 3. A single
 // anomalous metric adds nothing: with eight metrics per instance, the detector's own false
 // positives make one somewhere common (in the simulated healthy fleet of the unit tests,
 // counting single anomalies made them 95 % of a healthy instance's average risk). Two at once
-// give P = 0.025 over 30 minutes, three 0.10, four or more 0.20, so anomalies alone never
-// reach "watch" (0.3); they add weight to other signs. The detector raises several at once on
-// healthy instances more often than one would hope in the hours after its warm-up, when every
-// noisy metric sets new records.
+// give P = 0.025 over 30 minutes, three 0.10, four or more 0.20, so anomalies alone stay short
+// of "watch"; they add weight to other signs. Several at once still happen on healthy
+// instances in the hours after the detector's warm-up, when every noisy metric sets records.
 constexpr double kAnomalyHazard = 0.05;
 constexpr int kMaxAnomaliesCounted = 4;
 // The worst CVSS base score s: 0.6 (s/10)^4 per hour: 0.26 over 30 minutes at 10, 0.09 at
@@ -102,9 +109,13 @@ constexpr int kMaxAnomaliesCounted = 4;
 // manager's work; a vulnerability only adds weight to other signs.
 constexpr double kVulnerabilityHazard = 0.6;
 
-double Hours(absl::Duration d) { return absl::ToDoubleHours(d); }
+double Hours(absl::Duration d) {
+  return absl::ToDoubleHours(d);
+}
 
-double Cap(double cumulative) { return std::min(cumulative, kMaxTerm); }
+double Cap(double cumulative) {
+  return std::min(cumulative, kMaxTerm);
+}
 
 void Add(std::vector<HazardTerm>& terms, std::string name, std::string description,
          double cumulative) {
@@ -134,13 +145,14 @@ double Fill(const FeatureSignal& f) {
 }
 
 double FillWeight(const FeatureSignal& f) {
-  return std::clamp((Fill(f) - kFillWeightStart) / (kFillWeightFull - kFillWeightStart), 0.0,
-                    1.0);
+  return std::clamp((Fill(f) - kFillWeightStart) / (kFillWeightFull - kFillWeightStart), 0.0, 1.0);
 }
 
 void AddMetric(const std::string& metric, const FeatureSignal& f, double h,
                std::vector<HazardTerm>& terms) {
-  const bool towards_limit = std::isfinite(f.exhaustion_seconds);
+  const bool mature = f.samples >= kMinTrendSamples;
+  const bool towards_limit = mature && std::isfinite(f.exhaustion_seconds);
+  const double trend = mature ? f.trend_per_hour : 0.0;
   if (towards_limit) {
     double t = std::max(f.exhaustion_seconds, kMinExhaustionSeconds);
     Add(terms, absl::StrCat(metric, ".exhaustion_hours"),
@@ -149,19 +161,18 @@ void AddMetric(const std::string& metric, const FeatureSignal& f, double h,
   }
   const bool anomalous = f.anomaly_recent_max >= kAnomalyAlertThreshold;
   if (IsErrorRateMetric(metric) && std::isfinite(f.value)) {
-    double projected = std::max(0.0, f.value) + std::max(0.0, f.trend_per_hour) * h;
+    double projected = std::max(0.0, f.value) + std::max(0.0, trend) * h;
     double factor = anomalous ? kAnomalousErrorFactor : 1.0;
     Add(terms, absl::StrCat(metric, ".value"),
-        absl::StrCat(MetricLabel(metric), " ", FormatMetricValue(metric, f.value),
-                     anomalous ? " (anomalous)" : "",
-                     f.trend_per_hour > 0
-                         ? absl::StrCat(", rising to ", FormatMetricValue(metric, projected))
-                         : ""),
+        absl::StrCat(
+            MetricLabel(metric), " ", FormatMetricValue(metric, f.value),
+            anomalous ? " (anomalous)" : "",
+            trend > 0 ? absl::StrCat(", rising to ", FormatMetricValue(metric, projected)) : ""),
         factor * kErrorRateHazard * h * std::pow(projected / kErrorRateReference, 2));
   }
   if (IsLatencyMetric(metric) && f.value > 0) {
     // The trend counts only when the estimator found it significant (heading for the limit).
-    double growth = towards_limit ? std::max(0.0, f.trend_per_hour) * h / f.value : 0.0;
+    double growth = towards_limit ? std::max(0.0, trend) * h / f.value : 0.0;
     Add(terms, absl::StrCat(metric, ".trend_per_hour"),
         absl::StrFormat("%s %s and rising %.0f %% within %s", MetricLabel(metric),
                         FormatMetricValue(metric, f.value), growth * 100,
@@ -176,8 +187,7 @@ void AddMetric(const std::string& metric, const FeatureSignal& f, double h,
     }
   }
   if (IsScrapeHealthMetric(metric) && f.value < 0.5) {
-    Add(terms, absl::StrCat(metric, ".value"), "scrapes failing (up = 0)",
-        kScrapeDownHazard * h);
+    Add(terms, absl::StrCat(metric, ".value"), "scrapes failing (up = 0)", kScrapeDownHazard * h);
   }
 }
 

@@ -59,9 +59,9 @@ std::string Plural(double n, const char* unit, const char* plural = nullptr) {
 }  // namespace
 
 std::vector<std::string> RiskFeatures::DefaultMetrics() {
-  return {"cpu_utilisation",         "memory_used_ratio", "disk_used_ratio",
-          "disk_io_utilisation",     "network_latency_seconds", "error_rate",
-          "process_memory_ratio",    "up"};
+  return {
+      "cpu_utilisation",         "memory_used_ratio", "disk_used_ratio",      "disk_io_utilisation",
+      "network_latency_seconds", "error_rate",        "process_memory_ratio", "up"};
 }
 
 RiskFeatures::RiskFeatures(std::vector<std::string> metrics) : metrics_(std::move(metrics)) {
@@ -126,14 +126,15 @@ InstanceSignals RiskFeatures::ToSignals(absl::Span<const float> row) const {
       continue;  // The metric was missing.
     }
     FeatureSignal f;
+    // Sample counts are not kept; a stored vector is taken as coming from mature models.
+    f.samples = std::numeric_limits<int64_t>::max();
     f.value = v[0];
     f.anomaly = v[1];
     f.anomaly_recent_max = v[2];
     f.forecast_z = v[3];
     f.trend_per_hour = v[4];
-    f.exhaustion_seconds = v[5] >= kExhaustionCapHours
-                               ? std::numeric_limits<double>::infinity()
-                               : static_cast<double>(v[5]) * 3600.0;
+    f.exhaustion_seconds = v[5] >= kExhaustionCapHours ? std::numeric_limits<double>::infinity()
+                                                       : static_cast<double>(v[5]) * 3600.0;
     s.features[metrics_[m]] = f;
   }
   const float* inst = row.data() + metrics_.size() * per_metric;
@@ -153,8 +154,8 @@ std::string RiskFeatures::Describe(size_t index, absl::Span<const float> row,
   const std::string& m = metric(index);
   const std::string label = c.metric >= 0 ? MetricLabel(m) : "";
   if (std::isnan(v)) {
-    return c.metric >= 0 ? absl::StrCat(label, " not measured") : absl::StrCat(names_[index],
-                                                                               " unknown");
+    return c.metric >= 0 ? absl::StrCat(label, " not measured")
+                         : absl::StrCat(names_[index], " unknown");
   }
   const size_t base = c.metric >= 0 ? c.metric * std::size(kMetricKinds) : 0;
   switch (c.kind) {
@@ -192,15 +193,16 @@ std::string RiskFeatures::Describe(size_t index, absl::Span<const float> row,
         for (const VulnerabilityMatch& match : signals->vulnerabilities) {
           worst = match.severity > worst->severity ? &match : worst;
         }
-        return absl::StrFormat("%s %s: %s (CVSS %.1f)%s", worst->package, worst->version,
-                               worst->id, worst->severity,
+        return absl::StrFormat("%s %s: %s (CVSS %.1f)%s", worst->package, worst->version, worst->id,
+                               worst->severity,
                                signals->vulnerabilities.size() > 1
                                    ? absl::StrCat(" and ", signals->vulnerabilities.size() - 1,
                                                   " more known vulnerabilities")
                                    : "");
       }
       if (c.kind == Kind::kVulnerabilityCount) {
-        return absl::StrCat(Plural(v, "known vulnerability", "known vulnerabilities"), " in the software");
+        return absl::StrCat(Plural(v, "known vulnerability", "known vulnerabilities"),
+                            " in the software");
       }
       return absl::StrFormat("known vulnerability of severity %.1f (CVSS)", v);
     }
@@ -208,7 +210,9 @@ std::string RiskFeatures::Describe(size_t index, absl::Span<const float> row,
   return names_[index];
 }
 
-nlohmann::json RiskFeatures::ToJson() const { return {{"metrics", metrics_}, {"names", names_}}; }
+nlohmann::json RiskFeatures::ToJson() const {
+  return {{"metrics", metrics_}, {"names", names_}};
+}
 
 absl::StatusOr<RiskFeatures> RiskFeatures::FromJson(const nlohmann::json& json) {
   if (!json.is_object() || !json.contains("metrics") || !json["metrics"].is_array()) {
@@ -286,8 +290,12 @@ bool IsErrorRateMetric(const std::string& metric) {
   return metric == "error_rate" || absl::EndsWith(metric, "_error_rate");
 }
 
-bool IsLatencyMetric(const std::string& metric) { return absl::StrContains(metric, "latency"); }
+bool IsLatencyMetric(const std::string& metric) {
+  return absl::StrContains(metric, "latency");
+}
 
-bool IsScrapeHealthMetric(const std::string& metric) { return metric == "up"; }
+bool IsScrapeHealthMetric(const std::string& metric) {
+  return metric == "up";
+}
 
 }  // namespace shadowfleet

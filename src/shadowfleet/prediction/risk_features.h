@@ -68,9 +68,9 @@ class RiskFeatures {
   std::vector<float> Extract(const InstanceSignals& signals) const;
 
   // The signals as far as a vector keeps them: per metric everything but the sample count
-  // and time, the instance's age and restarts, and one vulnerability per counted one at the
-  // maximum severity (ids are not kept). Lets rules written for signals (the prior) score
-  // stored vectors.
+  // (set to the maximum: taken as mature) and time, the instance's age and restarts, and one
+  // vulnerability per counted one at the maximum severity (ids are not kept). Lets rules
+  // written for signals (the prior) score stored vectors.
   InstanceSignals ToSignals(absl::Span<const float> row) const;
 
   // Plain words for feature `index` of `row`. With `signals`, vulnerabilities are named.

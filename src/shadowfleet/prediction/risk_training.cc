@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <numeric>
 #include <random>
 #include <set>
 
@@ -69,6 +70,30 @@ LabelledSet LabelExamples(const std::vector<RiskExample>& examples, size_t featu
     out.at.push_back(e.at);
     out.instance.push_back(e.instance);
   }
+  return out;
+}
+
+TimeSplit SplitByTime(const LabelledSet& set, double holdout_fraction, absl::Duration horizon) {
+  TimeSplit out;
+  if (set.size() == 0) {
+    return out;
+  }
+  std::vector<size_t> order(set.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return set.at[a] < set.at[b]; });
+  const size_t cut_index = static_cast<size_t>(set.size() * (1 - holdout_fraction));
+  out.cut = set.at[order[std::min(cut_index, order.size() - 1)]];
+  std::vector<size_t> train, holdout;
+  for (size_t i : order) {
+    if (set.at[i] >= out.cut) {
+      holdout.push_back(i);
+    } else if (set.at[i] + horizon <= out.cut) {
+      train.push_back(i);
+    }
+  }
+  out.train = set.Select(train);
+  out.holdout = set.Select(holdout);
   return out;
 }
 

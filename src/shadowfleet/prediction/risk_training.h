@@ -70,6 +70,16 @@ LabelledSet LabelExamples(const std::vector<RiskExample>& examples, size_t featu
                           absl::Duration horizon, const InstanceHistory& history,
                           absl::Time data_end);
 
+// The newest `holdout_fraction` of examples by time, held back for validation, and the older
+// ones to train on. Training examples whose horizon reaches the cut are left out (purged), so
+// that no failure labels examples on both sides.
+struct TimeSplit {
+  LabelledSet train;
+  LabelledSet holdout;
+  absl::Time cut;
+};
+TimeSplit SplitByTime(const LabelledSet& set, double holdout_fraction, absl::Duration horizon);
+
 struct RiskTrainingOptions {
   GbmParams params = DefaultParams();
   CalibrationMethod calibration = CalibrationMethod::kPlatt;

@@ -113,7 +113,8 @@ absl::StatusOr<VulnerabilityDatabase> VulnerabilityDatabase::LoadDirectory(
         return status;
       }
       ++db.skipped_;
-      Logger("risk")->warn("advisory skipped file={} reason=\"{}\"", file, std::string(status.message()));
+      Logger("risk")->warn("advisory skipped file={} reason=\"{}\"", file,
+                           std::string(status.message()));
     }
   }
   return db;

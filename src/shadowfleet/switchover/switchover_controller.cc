@@ -77,6 +77,14 @@ void SwitchoverController::OnStoredChange(const ObjectRecord& record) {
     switchovers_.erase(record.name);
     return;
   }
+  {
+    // Most changes seen here are this controller's own writes, already in the cache.
+    absl::MutexLock lock(&mu_);
+    auto it = switchovers_.find(record.name);
+    if (it != switchovers_.end() && it->second.revision >= record.revision) {
+      return;
+    }
+  }
   nlohmann::json j = nlohmann::json::parse(record.value, nullptr, /*allow_exceptions=*/false);
   absl::StatusOr<SwitchoverRecord> parsed = SwitchoverRecord::FromJson(j);
   if (!parsed.ok()) {
@@ -88,6 +96,18 @@ void SwitchoverController::OnStoredChange(const ObjectRecord& record) {
   Entry& entry = switchovers_[record.name];
   if (entry.revision < record.revision) {
     entry = {*std::move(parsed), record.revision};
+    IndexLocked(entry.record);
+  }
+}
+
+void SwitchoverController::IndexLocked(const SwitchoverRecord& record) {
+  auto it = active_by_instance_.find(record.instance_id);
+  if (IsTerminal(record.phase)) {
+    if (it != active_by_instance_.end() && it->second == record.id) {
+      active_by_instance_.erase(it);
+    }
+  } else {
+    active_by_instance_[record.instance_id] = record.id;
   }
 }
 
@@ -125,10 +145,15 @@ absl::StatusOr<SwitchoverRecord> SwitchoverController::Start(const SwitchoverReq
                   absl::StrCat("switchover ", record.id, " requested (",
                                SwitchoverTriggerName(record.trigger), "): ", request.reason),
                   record.decision.dump()});
-  SF_RETURN_IF_ERROR(state_->Commit(batch).status());
+  SF_ASSIGN_OR_RETURN(int64_t revision, state_->Commit(batch));
   {
     absl::MutexLock lock(&mu_);
     priority_[record.id] = request.priority;
+    Entry& entry = switchovers_[record.id];
+    if (entry.revision < revision) {
+      entry = {record, revision};
+      IndexLocked(record);
+    }
   }
   Log()->info("switchover requested switchover={} instance={} trigger={} actor={}", record.id,
               record.instance_id, SwitchoverTriggerName(record.trigger), request.actor);
@@ -162,7 +187,14 @@ absl::StatusOr<SwitchoverRecord> SwitchoverController::Act(const std::string& id
                   absl::StrCat("switchover.operator.", OperatorActionName(action)),
                   next.instance_id, actor,
                   absl::StrCat(OperatorActionName(action), " requested: ", reason), "{}"});
-  SF_RETURN_IF_ERROR(state_->Commit(batch).status());
+  SF_ASSIGN_OR_RETURN(int64_t revision, state_->Commit(batch));
+  {
+    absl::MutexLock lock(&mu_);
+    Entry& cached = switchovers_[id];
+    if (cached.revision < revision) {
+      cached = {next, revision};
+    }
+  }
   Log()->info("operator action switchover={} action={} actor={} reason={}", id,
               OperatorActionName(action), actor, reason);
   return next;
@@ -191,12 +223,15 @@ std::optional<SwitchoverRecord> SwitchoverController::Get(const std::string& id)
 std::optional<SwitchoverRecord> SwitchoverController::ActiveFor(
     const std::string& instance_id) const {
   absl::MutexLock lock(&mu_);
-  for (const auto& [id, entry] : switchovers_) {
-    if (entry.record.instance_id == instance_id && !IsTerminal(entry.record.phase)) {
-      return entry.record;
-    }
+  auto it = active_by_instance_.find(instance_id);
+  if (it == active_by_instance_.end()) {
+    return std::nullopt;
   }
-  return std::nullopt;
+  auto entry = switchovers_.find(it->second);
+  if (entry == switchovers_.end() || IsTerminal(entry->second.record.phase)) {
+    return std::nullopt;
+  }
+  return entry->second.record;
 }
 
 SwitchoverController::Window SwitchoverController::GetWindow(const std::string& id) {
@@ -265,9 +300,24 @@ SwitchoverPassStats SwitchoverController::ReconcileAll() {
       per_item[i].errors++;
     }
   });
-  int admitted = 0;
+  std::map<std::string, GroupBudget> budgets;
+  if (!pending.empty()) {
+    for (const SwitchoverRecord& sw : List(/*active_only=*/true)) {
+      budgets[sw.group].active += sw.phase != SwitchoverPhase::kPending;
+    }
+    for (const std::string& id : state_->InstanceIds()) {
+      Cached<InstanceRecord> instance = state_->Instance(id);
+      if (!instance || instance->removed) {
+        continue;
+      }
+      GroupBudget& budget = budgets[instance->group];
+      budget.total++;
+      budget.healthy +=
+          instance->live_phase == LivePhase::kRunning && instance->active_switchover.empty();
+    }
+  }
   for (const auto& [priority, created, id] : pending) {
-    if (!Reconcile(id, &admitted, &stats).ok()) {
+    if (!Reconcile(id, &budgets, &stats).ok()) {
       stats.errors++;
     }
   }
@@ -285,7 +335,8 @@ SwitchoverPassStats SwitchoverController::ReconcileAll() {
   return stats;
 }
 
-absl::Status SwitchoverController::Reconcile(const std::string& id, int* admitted,
+absl::Status SwitchoverController::Reconcile(const std::string& id,
+                                             std::map<std::string, GroupBudget>* budgets,
                                              SwitchoverPassStats* stats) {
   Step step;
   step.stats = stats;
@@ -357,7 +408,7 @@ absl::Status SwitchoverController::Reconcile(const std::string& id, int* admitte
 
   switch (sw.phase) {
     case SwitchoverPhase::kPending:
-      return admitted != nullptr ? Admit(step, admitted) : absl::OkStatus();
+      return budgets != nullptr ? Admit(step, &(*budgets)[sw.group]) : absl::OkStatus();
     case SwitchoverPhase::kPreparing:
       return Prepare(step);
     case SwitchoverPhase::kStepping:
@@ -396,6 +447,7 @@ absl::Status SwitchoverController::Save(Step& step, StateBatch& batch, const std
     Entry& entry = switchovers_[sw.id];
     if (entry.revision < step.revision) {
       entry = {sw, step.revision};
+      IndexLocked(sw);
     }
   }
   if (!event.empty() && step.stats != nullptr) {
@@ -404,35 +456,23 @@ absl::Status SwitchoverController::Save(Step& step, StateBatch& batch, const std
   return absl::OkStatus();
 }
 
-absl::Status SwitchoverController::Admit(Step& step, int* admitted) {
+absl::Status SwitchoverController::Admit(Step& step, GroupBudget* budget) {
   SwitchoverRecord& sw = step.next;
   const SwitchoverSpec& policy = step.group->switchover;
-  bool failover = sw.trigger == SwitchoverTrigger::kFailover;
-  if (!failover) {
-    // The disruption budget: concurrent switchovers and the healthy share of the group.
-    int active = 0;
-    for (const SwitchoverRecord& other : List(/*active_only=*/true)) {
-      active += other.group == sw.group && other.phase != SwitchoverPhase::kPending;
-    }
-    int total = 0;
-    int healthy = 0;
-    for (const std::string& id : state_->InstanceIds()) {
-      Cached<InstanceRecord> i = state_->Instance(id);
-      if (!i || i->removed || i->group != sw.group) {
-        continue;
-      }
-      total++;
-      healthy += i->live_phase == LivePhase::kRunning && i->active_switchover.empty();
-    }
-    int in_flight = active + *admitted;
-    double share_after =
-        total == 0 ? 0 : static_cast<double>(healthy - *admitted - 1) / static_cast<double>(total);
+  if (sw.trigger != SwitchoverTrigger::kFailover) {
+    // The disruption budget: concurrent switchovers and the healthy share of the group. One
+    // switchover may always run, or a small group could never be refreshed.
+    int in_flight = budget->active + budget->admitted;
+    double share_after = budget->total == 0
+                             ? 0
+                             : static_cast<double>(budget->healthy - budget->admitted - 1) /
+                                   static_cast<double>(budget->total);
     if (in_flight >= policy.max_concurrent ||
-        (total > 1 && share_after < policy.min_healthy_share - 1e-9 && in_flight > 0)) {
+        (budget->total > 1 && share_after < policy.min_healthy_share - 1e-9 && in_flight > 0)) {
       return absl::OkStatus();  // Waits for the budget.
     }
   }
-  ++*admitted;
+  budget->admitted++;
   sw.phase = SwitchoverPhase::kPreparing;
   sw.phase_since = step.now;
   sw.deadline = step.now + policy.progress_deadline;

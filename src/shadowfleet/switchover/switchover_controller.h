@@ -107,10 +107,19 @@ class SwitchoverController {
     int applied_weight = -1;  // Router weight last confirmed, -1: unknown.
   };
   struct Step;
+  // A group's disruption budget during one pass.
+  struct GroupBudget {
+    int active = 0;    // Switchovers past Pending.
+    int total = 0;     // Instances.
+    int healthy = 0;   // Running live replicas not in a switchover.
+    int admitted = 0;  // Admitted in this pass.
+  };
 
   void OnStoredChange(const ObjectRecord& record);
-  absl::Status Reconcile(const std::string& id, int* admitted, SwitchoverPassStats* stats);
-  absl::Status Admit(Step& step, int* admitted);
+  void IndexLocked(const SwitchoverRecord& record) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status Reconcile(const std::string& id, std::map<std::string, GroupBudget>* budgets,
+                         SwitchoverPassStats* stats);
+  absl::Status Admit(Step& step, GroupBudget* budget);
   absl::Status Prepare(Step& step);
   absl::Status Advance(Step& step);
   absl::Status Bake(Step& step);
@@ -139,6 +148,7 @@ class SwitchoverController {
   mutable absl::Mutex mu_;
   std::map<std::string, Entry> switchovers_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, double> priority_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::string> active_by_instance_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, Window> windows_ ABSL_GUARDED_BY(mu_);
   // Per idle instance: the replica names last put in the router and when.
   struct Traffic {

@@ -10,8 +10,8 @@
 #include <cmath>
 #include <random>
 
-#include "testing/temp_dir.h"
 #include "absl/strings/str_cat.h"
+#include "testing/temp_dir.h"
 
 #include "shadowfleet/cli/cli.h"
 #include "shadowfleet/common/files.h"
@@ -23,8 +23,8 @@ using ::shadowfleet::testing::TempDir;
 using ::testing::HasSubstr;
 
 // FD002's six nominal operating settings.
-constexpr double kRegimes[6][3] = {{0, 0, 100},     {10, 0.25, 100}, {20, 0.7, 100},
-                                   {25, 0.62, 60},  {35, 0.84, 100}, {42, 0.84, 100}};
+constexpr double kRegimes[6][3] = {{0, 0, 100},    {10, 0.25, 100}, {20, 0.7, 100},
+                                   {25, 0.62, 60}, {35, 0.84, 100}, {42, 0.84, 100}};
 
 struct SyntheticFleet {
   std::string train;
@@ -51,9 +51,9 @@ SyntheticFleet MakeFleet(int train_units, int test_units, int regimes, uint64_t 
       const double w = std::exp(-(l - c) / 40.0);
       std::string& file = test ? out.test : out.train;
       absl::StrAppend(&file, test ? u - train_units : u, ",", c, ",",
-                      kRegimes[r][0] + noise(rng) * 0.001, ",", kRegimes[r][1], ",",
-                      kRegimes[r][2], ",", 100 + 10 * r + 5 * w + noise(rng), ",",
-                      50 - 7 * r - 3 * w + noise(rng), ",", 7, ",", 20 + noise(rng), "\n");
+                      kRegimes[r][0] + noise(rng) * 0.001, ",", kRegimes[r][1], ",", kRegimes[r][2],
+                      ",", 100 + 10 * r + 5 * w + noise(rng), ",", 50 - 7 * r - 3 * w + noise(rng),
+                      ",", 7, ",", 20 + noise(rng), "\n");
     }
     if (test) {
       absl::StrAppend(&out.rul, l - last, "\n");
@@ -69,6 +69,7 @@ CmapssOptions FastOptions() {
   o.classifier.rounds = 150;
   o.classifier.eta = 0.1;
   o.calibration_folds = 3;
+  o.nthread = 1;  // Tests run beside each other; threads would only contend.
   return o;
 }
 
@@ -80,9 +81,10 @@ absl::StatusOr<CmapssSet> Parse(const TempDir& dir, const std::string& name,
 
 TEST(CmapssData, ReadsUnitsAndDropsTheRulColumn) {
   TempDir dir;
-  absl::StatusOr<CmapssSet> set = Parse(
-      dir, "t.csv", "unit,cycle,s1,s2,s3,a,RUL,b\n1,1,0,0,100,1.5,2,3\n1,2,0,0,100,1.6,1,3\n"
-                    "2,1,0,0,100,1.7,0,3\n");
+  absl::StatusOr<CmapssSet> set =
+      Parse(dir, "t.csv",
+            "unit,cycle,s1,s2,s3,a,RUL,b\n1,1,0,0,100,1.5,2,3\n1,2,0,0,100,1.6,1,3\n"
+            "2,1,0,0,100,1.7,0,3\n");
   ASSERT_TRUE(set.ok()) << set.status();
   EXPECT_EQ(set->sensor_names, (std::vector<std::string>{"a", "b"}));
   ASSERT_EQ(set->units.size(), 2u);
@@ -204,7 +206,8 @@ TEST(EvalCmapssCommand, PrintsTheAgreedFieldsAsJson) {
   ASSERT_TRUE(WriteFileAtomically(dir.File("rul.txt"), fleet.rul).ok());
   ::testing::internal::CaptureStdout();
   int code = RunCommand({"eval", "cmapss", "--train", dir.File("train.csv"), "--test",
-                         dir.File("test.csv"), "--rul", dir.File("rul.txt"), "-o", "json"});
+                         dir.File("test.csv"), "--rul", dir.File("rul.txt"), "--threads", "1", "-o",
+                         "json"});
   std::string out = ::testing::internal::GetCapturedStdout();
   ASSERT_EQ(code, 0) << out;
   nlohmann::json j = nlohmann::json::parse(out);

@@ -106,8 +106,8 @@ TEST(LanlFailures, MalformedRecordsNameFileLineAndColumn) {
 TEST(EvalLanlCommand, PrintsTheFitAsJson) {
   TempDir dir;
   ASSERT_TRUE(WriteFileAtomically(dir.File("lanl.csv"), Records()).ok());
-  std::vector<std::string> args = {"shadowfleet", "eval", "lanl", "--data", dir.File("lanl.csv"),
-                                   "-o", "json"};
+  std::vector<std::string> args = {"shadowfleet",        "eval", "lanl", "--data",
+                                   dir.File("lanl.csv"), "-o",   "json"};
   std::vector<char*> argv;
   for (std::string& a : args) {
     argv.push_back(a.data());

@@ -103,7 +103,8 @@ TEST(Calibration, RoundTripsThroughJson) {
     }
   }
   EXPECT_FALSE(Calibration::FromJson({{"method", "platt"}, {"a", 1}}).ok());
-  EXPECT_FALSE(Calibration::FromJson({{"method", "isotonic"}, {"x", {0.2, 0.1}}, {"y", {0, 1}}}).ok());
+  EXPECT_FALSE(
+      Calibration::FromJson({{"method", "isotonic"}, {"x", {0.2, 0.1}}, {"y", {0, 1}}}).ok());
   EXPECT_FALSE(Calibration::FromJson({{"method", "magic"}}).ok());
 }
 

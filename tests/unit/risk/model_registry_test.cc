@@ -89,6 +89,11 @@ TEST(ModelRegistry, ServesThePriorUntilAModelIsPromoted) {
   EXPECT_EQ(registry.Current()->version(), "prior-1");
 
   Feed(registry, {});
+  // Telemetry's own chunks share the store; the registry reads only its series.
+  WriteBatch telemetry;
+  telemetry.PutChunk({"web-0/cpu_utilisation", absl::ToUnixMillis(kStart),
+                      absl::ToUnixMillis(kStart + absl::Hours(1)), 3, "not risk examples"});
+  ASSERT_TRUE(store->Commit(telemetry).ok());
   clock.SetTime(kStart + absl::Hours(12));
   absl::StatusOr<RetrainResult> r = registry.Retrain();
   ASSERT_TRUE(r.ok()) << r.status();

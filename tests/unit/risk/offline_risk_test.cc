@@ -11,9 +11,9 @@
 #include <cmath>
 #include <random>
 
-#include "testing/temp_dir.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "testing/temp_dir.h"
 
 #include "shadowfleet/cli/cli.h"
 #include "shadowfleet/common/files.h"
@@ -62,7 +62,8 @@ History MakeHistory(int instances, int hours, uint64_t seed) {
   return h;
 }
 
-int Run(std::vector<std::string> args, std::string* out = nullptr, std::string* err = nullptr) {
+int RunCommand(std::vector<std::string> args, std::string* out = nullptr,
+               std::string* err = nullptr) {
   args.insert(args.begin(), "shadowfleet");
   std::vector<char*> argv;
   for (std::string& a : args) {
@@ -93,10 +94,10 @@ TEST(OfflineRisk, TrainsScoresAndScoresCausally) {
   ASSERT_TRUE(WriteFileAtomically(dir.File("f.csv"), h.failures).ok());
 
   std::string out, err;
-  ASSERT_EQ(Run({"train", "--metrics", dir.File("m.csv"), "--failures", dir.File("f.csv"),
-                 "--horizon", "30m", "--model", dir.File("model.json"), "--version", "v1", "-o",
-                 "json"},
-                &out, &err),
+  ASSERT_EQ(RunCommand({"train", "--metrics", dir.File("m.csv"), "--failures", dir.File("f.csv"),
+                        "--horizon", "30m", "--model", dir.File("model.json"), "--version", "v1",
+                        "--threads", "1", "-o", "json"},
+                       &out, &err),
             0)
       << err;
   nlohmann::json summary = nlohmann::json::parse(out);
@@ -114,9 +115,10 @@ TEST(OfflineRisk, TrainsScoresAndScoresCausally) {
   absl::StatusOr<std::unique_ptr<GbmRiskModel>> model = GbmRiskModel::FromJson(model_json);
   ASSERT_TRUE(model.ok()) << model.status();
 
-  ASSERT_EQ(Run({"score", "--model", dir.File("model.json"), "--metrics", dir.File("m.csv"),
-                 "--failures", dir.File("f.csv"), "--output", dir.File("risk.csv"), "-o", "json"},
-                &out, &err),
+  ASSERT_EQ(RunCommand({"score", "--model", dir.File("model.json"), "--metrics", dir.File("m.csv"),
+                        "--failures", dir.File("f.csv"), "--output", dir.File("risk.csv"),
+                        "--threads", "1", "-o", "json"},
+                       &out, &err),
             0)
       << err;
   std::vector<std::string> risk = Lines(*ReadFile(dir.File("risk.csv")));
@@ -131,8 +133,9 @@ TEST(OfflineRisk, TrainsScoresAndScoresCausally) {
     absl::StrAppend(&prefix, metric_lines[i], "\n");
   }
   ASSERT_TRUE(WriteFileAtomically(dir.File("half.csv"), prefix).ok());
-  ASSERT_EQ(Run({"score", "--model", dir.File("model.json"), "--metrics", dir.File("half.csv"),
-                 "--failures", dir.File("f.csv"), "--output", dir.File("half-risk.csv")}),
+  ASSERT_EQ(RunCommand({"score", "--model", dir.File("model.json"), "--metrics",
+                        dir.File("half.csv"), "--failures", dir.File("f.csv"), "--output",
+                        dir.File("half-risk.csv"), "--threads", "1"}),
             0);
   std::vector<std::string> half = Lines(*ReadFile(dir.File("half-risk.csv")));
   ASSERT_EQ(half.size(), metric_lines.size() / 2);
@@ -157,9 +160,9 @@ TEST(OfflineRisk, BadInputIsReportedWithFileAndLine) {
   for (const Case& c : cases) {
     ASSERT_TRUE(WriteFileAtomically(dir.File("m.csv"), c.metrics).ok());
     std::string err;
-    EXPECT_EQ(Run({"train", "--metrics", dir.File("m.csv"), "--failures", dir.File("f.csv"),
-                   "--model", dir.File("model.json")},
-                  nullptr, &err),
+    EXPECT_EQ(RunCommand({"train", "--metrics", dir.File("m.csv"), "--failures", dir.File("f.csv"),
+                          "--model", dir.File("model.json")},
+                         nullptr, &err),
               kExitUsage)
         << c.metrics;
     EXPECT_THAT(err, HasSubstr(c.message));
@@ -167,20 +170,20 @@ TEST(OfflineRisk, BadInputIsReportedWithFileAndLine) {
 
   ASSERT_TRUE(WriteFileAtomically(dir.File("m.csv"), "instance,timestamp,cpu\nweb-0,100,1\n").ok());
   std::string err;
-  EXPECT_EQ(Run({"train", "--metrics", dir.File("m.csv"), "--failures", dir.File("f.csv"),
-                 "--model", dir.File("model.json"), "--horizon", "soon"},
-                nullptr, &err),
+  EXPECT_EQ(RunCommand({"train", "--metrics", dir.File("m.csv"), "--failures", dir.File("f.csv"),
+                        "--model", dir.File("model.json"), "--horizon", "soon"},
+                       nullptr, &err),
             kExitUsage);
   EXPECT_THAT(err, HasSubstr("--horizon \"soon\""));
-  EXPECT_EQ(Run({"train", "--metrics", dir.File("m.csv"), "--failures", dir.File("f.csv"),
-                 "--model", dir.File("model.json"), "--limit", "cpu"},
-                nullptr, &err),
+  EXPECT_EQ(RunCommand({"train", "--metrics", dir.File("m.csv"), "--failures", dir.File("f.csv"),
+                        "--model", dir.File("model.json"), "--limit", "cpu"},
+                       nullptr, &err),
             kExitUsage);
   EXPECT_THAT(err, HasSubstr("is not METRIC=VALUE"));
   // One failure is not enough to learn from.
-  EXPECT_NE(Run({"train", "--metrics", dir.File("m.csv"), "--failures", dir.File("f.csv"),
-                 "--model", dir.File("model.json")},
-                nullptr, &err),
+  EXPECT_NE(RunCommand({"train", "--metrics", dir.File("m.csv"), "--failures", dir.File("f.csv"),
+                        "--model", dir.File("model.json")},
+                       nullptr, &err),
             0);
   EXPECT_THAT(err, HasSubstr("at least 5 are needed"));
 }

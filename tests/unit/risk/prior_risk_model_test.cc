@@ -91,7 +91,8 @@ TEST(PriorRiskModel, OrdersHealthyBelowLeakingMemory) {
   InstanceSignals healthy;
   healthy.features["memory_used_ratio"] = {.value = 0.5};
   InstanceSignals leaking = healthy;
-  leaking.features["memory_used_ratio"] = {.value = 0.8, .exhaustion_seconds = 40 * 60};
+  leaking.features["memory_used_ratio"] = {
+      .value = 0.8, .exhaustion_seconds = 40 * 60, .samples = 120};
   PriorRiskModel prior;
   double p_healthy = prior.Assess(healthy).probability;
   double p_leaking = prior.Assess(leaking).probability;
@@ -106,7 +107,8 @@ TEST(PriorRiskModel, ExhaustionTermFollowsItsFormula) {
   PriorRiskModel prior;
   for (double t_over_h : {0.5, 1.0, 2.0, 4.0}) {
     InstanceSignals s;
-    s.features["disk_used_ratio"] = {.value = 0.9, .exhaustion_seconds = t_over_h * 1800};
+    s.features["disk_used_ratio"] = {
+        .value = 0.9, .exhaustion_seconds = t_over_h * 1800, .samples = 120};
     double expected = 2.3 / (t_over_h * t_over_h);
     double base = PriorRiskModel::AgeHazardPerHour(0) * 0.5;
     EXPECT_NEAR(prior.Assess(s).probability, 1 - std::exp(-(expected + base)), 1e-9) << t_over_h;
@@ -132,7 +134,7 @@ TEST(PriorRiskModel, NoSingleWeakSignCrossesTheThreshold) {
 
 TEST(PriorRiskModel, FactorsShareTheProbabilityLargestFirst) {
   InstanceSignals s;
-  s.features["memory_used_ratio"] = {.value = 0.9, .exhaustion_seconds = 1800};
+  s.features["memory_used_ratio"] = {.value = 0.9, .exhaustion_seconds = 1800, .samples = 120};
   s.features["error_rate"] = {.value = 0.04};
   s.restarts_recent = 1;
   RiskAssessment a = PriorRiskModel().Assess(s);
@@ -165,14 +167,15 @@ TEST(PriorRiskModel, MemoryLeakCrossesTheThresholdLongBeforeOutOfMemory) {
 
 TEST(PriorRiskModel, DiskFillCrossesTheThresholdBeforeTheDiskIsFull) {
   SimulatedRun run = Simulate({.seed = 3, .degradation = Degradation::kDiskFill}, 10);
+  EXPECT_LT(run.max_healthy_risk, 0.3) << Factors(run.at_max_healthy);
   ASSERT_GT(run.failed_at, 0);
   ASSERT_GT(run.first_refresh, 0);
   EXPECT_LT(run.first_refresh, run.failed_at - 10 * 60) << Factors(run.at_refresh);
 }
 
 TEST(PriorRiskModel, ClimbingLatencyCrossesTheThresholdBeforeHealthChecksFail) {
-  SimulatedRun run = Simulate(
-      {.seed = 4, .degradation = Degradation::kLatencyCreep, .latency_limit = 2.0}, 12);
+  SimulatedRun run =
+      Simulate({.seed = 4, .degradation = Degradation::kLatencyCreep, .latency_limit = 2.0}, 12);
   ASSERT_GT(run.failed_at, 0);
   ASSERT_GT(run.first_refresh, 0);
   EXPECT_LT(run.first_refresh, run.failed_at - 10 * 60) << Factors(run.at_refresh);
@@ -180,6 +183,7 @@ TEST(PriorRiskModel, ClimbingLatencyCrossesTheThresholdBeforeHealthChecksFail) {
 
 TEST(PriorRiskModel, GrowingErrorBurstsCrossTheThreshold) {
   SimulatedRun run = Simulate({.seed = 5, .degradation = Degradation::kErrorBursts}, 7);
+  EXPECT_LT(run.max_healthy_risk, 0.3) << Factors(run.at_max_healthy);
   ASSERT_GT(run.first_refresh, 0);
   // The bursts reach a 10 % error rate about 20 minutes in.
   EXPECT_LT(run.first_refresh, 6 * 3600 + 25 * 60) << Factors(run.at_refresh);

@@ -21,8 +21,9 @@ InstanceSignals Example() {
                                      .anomaly_recent_max = 0.9,
                                      .forecast_z = 3.5,
                                      .trend_per_hour = 0.3,
-                                     .exhaustion_seconds = 40 * 60};
-  s.features["error_rate"] = {.value = 0.12, .anomaly_recent_max = 0.5};
+                                     .exhaustion_seconds = 40 * 60,
+                                     .samples = 120};
+  s.features["error_rate"] = {.value = 0.12, .anomaly_recent_max = 0.5, .samples = 120};
   s.features["something_else"] = {.value = 1, .anomaly_recent_max = 0.95};
   s.vulnerabilities.push_back({"CVE-2024-1", "openssl", "3.0.2", 7.5});
   s.vulnerabilities.push_back({"CVE-2024-2", "curl", "7.88.1", 9.8});
@@ -46,8 +47,8 @@ TEST(RiskFeatures, ExtractsValuesAndMarksMissingMetrics) {
   RiskFeatures f({"memory_used_ratio", "disk_used_ratio", "error_rate"});
   std::vector<float> row = f.Extract(Example());
   EXPECT_FLOAT_EQ(row[0], 0.81f);
-  EXPECT_FLOAT_EQ(row[5], 40.0f / 60);  // Hours to exhaustion.
-  EXPECT_TRUE(std::isnan(row[6]));     // No disk metric.
+  EXPECT_FLOAT_EQ(row[5], 40.0f / 60);            // Hours to exhaustion.
+  EXPECT_TRUE(std::isnan(row[6]));                // No disk metric.
   EXPECT_FLOAT_EQ(row[17], kExhaustionCapHours);  // Error rate is not heading for a limit.
   EXPECT_FLOAT_EQ(row[18], 50);                   // age_hours
   EXPECT_FLOAT_EQ(row[19], 2);                    // restarts_recent

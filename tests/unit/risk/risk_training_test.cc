@@ -11,7 +11,9 @@ namespace {
 const absl::Time kT0 = absl::FromUnixSeconds(1'700'000'000);
 const absl::Duration kHorizon = absl::Minutes(30);
 
-absl::Time Minute(int m) { return kT0 + absl::Minutes(m); }
+absl::Time Minute(int m) {
+  return kT0 + absl::Minutes(m);
+}
 
 TEST(LabelExample, CensorsWhatTheSwitchOutHidAndWhatTheDataHasNotShownYet) {
   InstanceHistory history;

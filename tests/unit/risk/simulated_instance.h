@@ -76,9 +76,9 @@ class SimulatedInstance {
     tracker.OnFeature(id, "memory_used_ratio", ms, memory, 1.0);
     tracker.OnFeature(id, "disk_used_ratio", ms, disk, 1.0);
     tracker.OnFeature(id, "disk_io_utilisation", ms, 0.05 + std::fabs(Noise(0.02)), std::nullopt);
-    tracker.OnFeature(id, "network_latency_seconds", ms, latency,
-                      options_.latency_limit > 0 ? std::optional(options_.latency_limit)
-                                                 : std::nullopt);
+    tracker.OnFeature(
+        id, "network_latency_seconds", ms, latency,
+        options_.latency_limit > 0 ? std::optional(options_.latency_limit) : std::nullopt);
     tracker.OnFeature(id, "error_rate", ms, std::min(1.0, errors), std::nullopt);
     tracker.OnFeature(id, "process_memory_ratio", ms, process, 1.0);
     tracker.OnFeature(id, "up", ms, Uniform() < options_.scrape_failure_rate ? 0.0 : 1.0,

@@ -19,14 +19,28 @@ using ::testing::HasSubstr;
 TEST(DebianVersion, OrdersKnownPairs) {
   // Each pair is (lower, higher).
   const std::pair<const char*, const char*> kOrdered[] = {
-      {"1.0~rc1", "1.0"},          {"1.0~rc1", "1.0~rc2"},   {"1.0~~", "1.0~"},
-      {"1.0~", "1.0"},             {"1.0", "1.0a"},          {"1.0a", "1.0+b1"},
-      {"1.0", "1.0.1"},            {"1.0+b1", "1.0.1"},      {"1.2-3", "1.2-10"},
-      {"2.0", "1:0.9"},            {"1:2.0", "2:0.1"},       {"1.9", "1.10"},
-      {"1.0-1", "1.0-1.1"},        {"1.0", "1.0-1"},         {"0.9", "1.0"},
-      {"3.0.11-1~deb12u1", "3.0.11-1"},                      {"3.0.2-0ubuntu1", "3.0.11-1"},
-      {"2.36-9+deb12u3", "2.36-9+deb12u4"},                  {"7.88.1-10", "7.88.1-10+deb12u1"},
-      {"1.2.3", "1.2.3a~"},        {"a", "b"},               {"1.0a", "1.0b"},
+      {"1.0~rc1", "1.0"},
+      {"1.0~rc1", "1.0~rc2"},
+      {"1.0~~", "1.0~"},
+      {"1.0~", "1.0"},
+      {"1.0", "1.0a"},
+      {"1.0a", "1.0+b1"},
+      {"1.0", "1.0.1"},
+      {"1.0+b1", "1.0.1"},
+      {"1.2-3", "1.2-10"},
+      {"2.0", "1:0.9"},
+      {"1:2.0", "2:0.1"},
+      {"1.9", "1.10"},
+      {"1.0-1", "1.0-1.1"},
+      {"1.0", "1.0-1"},
+      {"0.9", "1.0"},
+      {"3.0.11-1~deb12u1", "3.0.11-1"},
+      {"3.0.2-0ubuntu1", "3.0.11-1"},
+      {"2.36-9+deb12u3", "2.36-9+deb12u4"},
+      {"7.88.1-10", "7.88.1-10+deb12u1"},
+      {"1.2.3", "1.2.3a~"},
+      {"a", "b"},
+      {"1.0a", "1.0b"},
   };
   for (const auto& [low, high] : kOrdered) {
     EXPECT_LT(CompareDebianVersions(low, high), 0) << low << " < " << high;
@@ -92,7 +106,8 @@ constexpr char kOpensslAdvisory[] = R"({
   "id": "DSA-0001-1", "aliases": ["CVE-2023-0001"],
   "affected": [{
     "package": {"ecosystem": "Debian:12", "name": "openssl"},
-    "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "3.0.11-1~deb12u1"}]}]
+    "ranges": [{"type": "ECOSYSTEM",
+                "events": [{"introduced": "0"}, {"fixed": "3.0.11-1~deb12u1"}]}]
   }],
   "severity": [{"type": "CVSS_V3", "score": "CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:N/A:H"}]
 })";
@@ -100,7 +115,8 @@ constexpr char kCurlAdvisory[] = R"({
   "id": "OSV-0002",
   "affected": [{
     "package": {"ecosystem": "Debian", "name": "curl"},
-    "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "7.80.0"}, {"last_affected": "7.88.1-10"}]}],
+    "ranges": [{"type": "ECOSYSTEM",
+                "events": [{"introduced": "7.80.0"}, {"last_affected": "7.88.1-10"}]}],
     "versions": ["7.74.0-1.3+deb11u7"]
   }],
   "database_specific": {"severity": "HIGH"}
@@ -117,7 +133,8 @@ VulnerabilityDatabase Load(VulnerabilityOptions options = {}) {
   EXPECT_TRUE(WriteFileAtomically(dir.File("b.json"), kCurlAdvisory).ok());
   EXPECT_TRUE(WriteFileAtomically(dir.File("c.json"), kPypiAdvisory).ok());
   EXPECT_TRUE(WriteFileAtomically(dir.File("notes.txt"), "not an advisory").ok());
-  absl::StatusOr<VulnerabilityDatabase> loaded = VulnerabilityDatabase::LoadDirectory(dir.path(), options);
+  absl::StatusOr<VulnerabilityDatabase> loaded =
+      VulnerabilityDatabase::LoadDirectory(dir.path(), options);
   EXPECT_TRUE(loaded.ok()) << loaded.status();
   return loaded.ok() ? *std::move(loaded) : VulnerabilityDatabase();
 }
