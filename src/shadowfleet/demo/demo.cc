@@ -294,7 +294,8 @@ int RunDemo(const DemoOptions& options) {
     last_event = newest->back().id;
   }
   std::vector<EventRecord> history;  // Every event of the run, for the report.
-  std::map<std::string, std::string> recommendations;
+  // Per instance, the recommendation and risk score last told.
+  std::map<std::string, std::pair<std::string, double>> told_risk;
   absl::Time next_status = start + absl::Seconds(15);
 
   while (absl::Now() - start < scenario.duration) {
@@ -354,16 +355,20 @@ int RunDemo(const DemoOptions& options) {
       }
     }
     for (const RiskView& view : daemon->risk().All()) {
+      // A new recommendation is told when the score moved by a tenth since last told, so that
+      // a score hovering at a boundary does not flood the terminal.
       std::string now = RecommendationName(view.recommendation);
-      std::string& before = recommendations[view.instance_id];
-      if (!before.empty() && before != now) {
-        say.Say("risk", absl::StrFormat("%s %.2f (%s)%s", view.instance_id,
-                                        view.assessment.probability, now,
+      double p = view.assessment.probability;
+      auto told = told_risk.find(view.instance_id);
+      if (told == told_risk.end()) {
+        told_risk[view.instance_id] = {now, p};
+      } else if (told->second.first != now && std::fabs(p - told->second.second) >= 0.1) {
+        told->second = {now, p};
+        say.Say("risk", absl::StrFormat("%s %.2f (%s)%s", view.instance_id, p, now,
                                         view.assessment.top_factors.empty()
                                             ? ""
                                             : ": " + view.assessment.top_factors[0].description));
       }
-      before = now;
     }
     if (absl::Now() >= next_status) {
       next_status += absl::Seconds(15);
@@ -405,7 +410,8 @@ int RunDemo(const DemoOptions& options) {
         continue;
       }
       nlohmann::json d = ParseDetails(e.details);
-      if (e.kind == "switchover.promoted") {
+      // Traffic leaves the replica when a switchover of it is promoted (canary) or fails over.
+      if (e.kind == "switchover.promoted" || e.kind == "switchover.failover") {
         const SwitchoverRecord* sw = switchover(d.value("switchover", ""));
         if (sw == nullptr || !sw->old_replica || sw->old_replica->id != injection.replica) {
           continue;
@@ -441,6 +447,7 @@ int RunDemo(const DemoOptions& options) {
 
   int with_warning = 0, preempted = 0, missed = 0, sudden = 0;
   std::vector<double> lead_times, recovery_times;
+  int64_t failed_in_crashes = 0;
   for (const Injection& i : injections) {
     if (!i.done) {
       continue;
@@ -448,7 +455,13 @@ int RunDemo(const DemoOptions& options) {
     if (!GivesWarning(i.spec)) {
       sudden++;
       if (i.recovered_at >= 0) {
-        recovery_times.push_back(i.recovered_at - (i.at + i.spec.seconds));
+        double crashed_at = i.at + i.spec.seconds;
+        recovery_times.push_back(i.recovered_at - crashed_at);
+        // Requests due from the second of the crash to the second after the shadow took over.
+        for (auto s = static_cast<size_t>(crashed_at);
+             s <= static_cast<size_t>(i.recovered_at) + 1 && s < result.per_second.size(); ++s) {
+          failed_in_crashes += result.per_second[s].failed;
+        }
       }
       continue;
     }
@@ -489,6 +502,7 @@ int RunDemo(const DemoOptions& options) {
       {"requests_failed", result.Failed()},
       {"median_lead_time_s", Median(lead_times)},
       {"recovery_time_s", Median(recovery_times)},
+      {"requests_failed_in_sudden_crashes", failed_in_crashes},
       {"switchovers_completed", completed},
       {"switchovers_rolled_back", rolled_back},
       {"model", daemon->models().Current()->version()},

@@ -83,6 +83,13 @@ constexpr double kAnomalousErrorFactor = 1.5;
 // used only when it is significant (the time to exhaustion is finite).
 constexpr double kLatencyGrowthReference = 0.5;
 constexpr double kLatencyGrowth = 1.2;
+// Growth is measured against at least 10 ms. Below that, the fitted trend of a fast service is
+// mostly jitter: a healthy replica answering in 0.3 ms drifts by a tenth of a millisecond
+// within minutes, which is "+30 %" against its own value; in the local demo fleet that alone
+// switched healthy instances over. A change of under 10 ms is also below what users of an
+// HTTP service notice, while a service creeping from 1 ms towards a timeout still shows
+// growth of many times the floor within the horizon.
+constexpr double kLatencyGrowthFloorSeconds = 0.010;
 // Without a trend, a latency far from its forecast is a weak sign: 0.1 per hour per
 // (z/4)^2 above z = 4, at most 9 times that (z = 12): at most P = 0.36 over 30 minutes.
 constexpr double kLatencySurpriseZ = 4;
@@ -172,10 +179,13 @@ void AddMetric(const std::string& metric, const FeatureSignal& f, double h,
   }
   if (IsLatencyMetric(metric) && f.value > 0) {
     // The trend counts only when the estimator found it significant (heading for the limit).
-    double growth = towards_limit ? std::max(0.0, trend) * h / f.value : 0.0;
+    double growth = towards_limit
+                        ? std::max(0.0, trend) * h / std::max(f.value, kLatencyGrowthFloorSeconds)
+                        : 0.0;
     Add(terms, absl::StrCat(metric, ".trend_per_hour"),
-        absl::StrFormat("%s %s and rising %.0f %% within %s", MetricLabel(metric),
-                        FormatMetricValue(metric, f.value), growth * 100,
+        absl::StrFormat("%s %s and rising, to %s within %s", MetricLabel(metric),
+                        FormatMetricValue(metric, f.value),
+                        FormatMetricValue(metric, f.value + std::max(0.0, trend) * h),
                         ApproximateDuration(h * 3600)),
         kLatencyGrowth * std::pow(growth / kLatencyGrowthReference, 2));
     double z = std::min(f.forecast_z, 3 * kLatencySurpriseZ);

@@ -260,6 +260,9 @@ std::string FormatMetricValue(const std::string& metric, double value) {
                                    : absl::StrFormat("%.0f %%", percent);
   }
   if (absl::EndsWith(metric, "_seconds")) {
+    if (std::fabs(value) < 0.01) {
+      return absl::StrFormat("%.1f ms", value * 1000);
+    }
     return std::fabs(value) < 1 ? absl::StrFormat("%.0f ms", value * 1000)
                                 : absl::StrFormat("%.1f s", value);
   }

@@ -32,7 +32,8 @@ const GroupSpec* FindGroup(const FleetSpec& fleet, const std::string& group_name
   return nullptr;
 }
 
-std::vector<FeatureSpec> EffectiveFeatures(const TelemetrySpec& telemetry) {
+std::vector<FeatureSpec> EffectiveFeatures(const GroupSpec& group) {
+  const TelemetrySpec& telemetry = group.telemetry;
   using Aggregate = MetricTermSpec::Aggregate;
   std::vector<FeatureSpec> features;
   if (telemetry.default_features) {
@@ -69,7 +70,7 @@ std::vector<FeatureSpec> EffectiveFeatures(const TelemetrySpec& telemetry) {
          MetricTermSpec{"http_request_duration_seconds_count", {}, true, Aggregate::kSum},
          false,
          1,
-         std::nullopt});
+         absl::ToDoubleSeconds(group.health_check.timeout)});
     features.push_back({"error_rate",
                         {"http_requests_total", {{"code", "~5.."}}, true, Aggregate::kSum},
                         MetricTermSpec{"http_requests_total", {}, true, Aggregate::kSum},

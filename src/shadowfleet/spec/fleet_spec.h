@@ -242,7 +242,8 @@ nlohmann::json RenderConfiguration(const GroupSpec& group);
 const GroupSpec* FindGroup(const FleetSpec& fleet, const std::string& group_name);
 
 // The features computed for a group: the defaults (unless disabled), with the group's own
-// features added or replacing a default of the same name.
-std::vector<FeatureSpec> EffectiveFeatures(const TelemetrySpec& telemetry);
+// features added or replacing a default of the same name. The default latency feature's limit
+// is the group's health-check timeout: a replica that slow fails its health checks.
+std::vector<FeatureSpec> EffectiveFeatures(const GroupSpec& group);
 
 }  // namespace shadowfleet

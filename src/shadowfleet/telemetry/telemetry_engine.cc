@@ -172,7 +172,7 @@ TelemetryEngine::~TelemetryEngine() = default;
 
 std::shared_ptr<const TelemetryEngine::CompiledFeatures> TelemetryEngine::FeaturesFor(
     const GroupSpec& group) {
-  std::vector<FeatureSpec> specs = EffectiveFeatures(group.telemetry);
+  std::vector<FeatureSpec> specs = EffectiveFeatures(group);
   absl::MutexLock lock(&mu_);
   auto it = compiled_.find(group.name);
   if (it != compiled_.end() && it->second->specs.size() == specs.size()) {
