@@ -235,6 +235,17 @@ TEST_F(ProcessFleetTest, BadRequestsGetClearErrorsAndTheDaemonKeepsServing) {
       {"POST", "/api/v1/changes", R"({"instances": ["ghost"], "set": {"/a": 1}, "author": "a"})",
        404, "ghost"},
       {"GET", "/api/v1/nothing-here", "", 404, "no route"},
+      {"POST", "/api/v1/switchovers", R"({"instance": "app-0"})", 400, "reason"},
+      {"POST", "/api/v1/switchovers", R"({"instance": "app-0", "reason": "r", "strategy": 3})", 400,
+       "strategy"},
+      {"POST", "/api/v1/switchovers", R"({"instance": "ghost", "reason": "r"})", 404, "ghost"},
+      {"POST", "/api/v1/switchovers/sw-nope/abort", R"({"reason": 7})", 400, "reason"},
+      {"POST", "/api/v1/switchovers/refresh", R"({"group": "app", "reason": "r",
+       "strategy": "sideways"})",
+       400, "canary or blueGreen"},
+      {"GET", "/api/v1/switchovers/sw-nope", "", 404, "no switchover"},
+      {"POST", "/api/v1/telemetry/ghost", "", 404, "no instance"},
+      {"POST", "/api/v1/instances/ghost/failures", R"({"kind": "crash"})", 404, "ghost"},
   };
   for (const Case& c : cases) {
     absl::StatusOr<HttpResponse> response =

@@ -19,7 +19,10 @@ absl::StatusOr<std::optional<SwitchoverSpec::Strategy>> StrategyOf(const nlohman
   if (!body.contains("strategy")) {
     return std::optional<SwitchoverSpec::Strategy>();
   }
-  std::string s = body.value("strategy", "");
+  if (!body["strategy"].is_string()) {
+    return absl::InvalidArgumentError("strategy: must be a string, canary or blueGreen");
+  }
+  std::string s = body["strategy"].get<std::string>();
   if (s == "canary") {
     return std::optional<SwitchoverSpec::Strategy>(SwitchoverSpec::Strategy::kCanary);
   }
@@ -52,6 +55,7 @@ void AddSwitchoverRoutes(ApiServer& server, SwitchoverController* controller, Fl
         SF_ASSIGN_OR_RETURN(nlohmann::json body, r.Json());
         SF_ASSIGN_OR_RETURN(std::string group, RequiredString(body, "group"));
         SF_ASSIGN_OR_RETURN(std::string reason, RequiredString(body, "reason"));
+        SF_ASSIGN_OR_RETURN(std::optional<SwitchoverSpec::Strategy> strategy, StrategyOf(body));
         nlohmann::json started = nlohmann::json::array();
         nlohmann::json skipped = nlohmann::json::array();
         for (const std::string& id : state->InstanceIds()) {
@@ -60,6 +64,7 @@ void AddSwitchoverRoutes(ApiServer& server, SwitchoverController* controller, Fl
             continue;
           }
           SwitchoverRequest request{id, SwitchoverTrigger::kFleetRefresh, r.author, reason};
+          request.strategy = strategy;
           absl::StatusOr<SwitchoverRecord> sw = controller->Start(request);
           if (sw.ok()) {
             started.push_back(sw->id);
@@ -100,6 +105,9 @@ void AddSwitchoverRoutes(ApiServer& server, SwitchoverController* controller, Fl
                                              : nlohmann::json::parse(r.body, nullptr, false);
         if (!body.is_object()) {
           return absl::InvalidArgumentError("request body is not a JSON object");
+        }
+        if (body.contains("reason") && !body["reason"].is_string()) {
+          return absl::InvalidArgumentError("reason: must be a string");
         }
         std::optional<OperatorAction> action = ParseOperatorAction(r.params[1]);
         SF_ASSIGN_OR_RETURN(SwitchoverRecord sw, controller->Act(r.params[0], *action, r.author,

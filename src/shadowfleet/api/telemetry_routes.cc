@@ -10,7 +10,7 @@ void AddTelemetryRoutes(ApiServer& server, TelemetryEngine* telemetry, Clock* cl
                  const std::string& id = request.params[0];
                  IngestResult result =
                      telemetry->Ingest(id, request.body, absl::ToUnixMillis(clock->Now()));
-                 if (result.rejected[static_cast<int>(RejectReason::kUnknownInstance)] > 0) {
+                 if (result.unknown_instance) {
                    return absl::NotFoundError(absl::StrCat("no instance \"", id, "\""));
                  }
                  nlohmann::json rejected = nlohmann::json::object();

@@ -131,7 +131,8 @@ void AddSwitchoverCommands(CLI::App& app, CliContext& ctx) {
   status->callback([&ctx, o] {
     if (!o->watch) {
       RunApiCall(
-          ctx, [&](const ApiClient& api) { return api.Get("/api/v1/switchovers/" + o->id); },
+          ctx,
+          [&](const ApiClient& api) { return api.Get("/api/v1/switchovers/" + UrlEncode(o->id)); },
           PrintStatus);
       return;
     }
@@ -144,7 +145,7 @@ void AddSwitchoverCommands(CLI::App& app, CliContext& ctx) {
     int last_step = -1;
     size_t judged = 0;
     while (true) {
-      absl::StatusOr<nlohmann::json> s = api->Get("/api/v1/switchovers/" + o->id);
+      absl::StatusOr<nlohmann::json> s = api->Get("/api/v1/switchovers/" + UrlEncode(o->id));
       if (!s.ok()) {
         ctx.exit_code = Report(s.status());
         return;
@@ -187,9 +188,9 @@ void AddSwitchoverCommands(CLI::App& app, CliContext& ctx) {
       RunApiCall(
           ctx,
           [&](const ApiClient& api) {
-            return api.Post(
-                "/api/v1/switchovers/" + o->id + "/" + name + "?author=" + UrlEncode(ctx.author),
-                body.dump(), "application/json");
+            return api.Post("/api/v1/switchovers/" + UrlEncode(o->id) + "/" + name +
+                                "?author=" + UrlEncode(ctx.author),
+                            body.dump(), "application/json");
           },
           [name](const nlohmann::json& s) {
             std::cout << name << " requested for " << Text(s["id"]) << "\n";

@@ -73,7 +73,12 @@ absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Create(const DaemonConfig& confi
   registry.retrain_interval = config.retrain_interval;
   registry.check_interval = config.retrain_check_interval;
   d.registry_ = std::make_unique<ModelRegistry>(d.store_.get(), clock, registry);
-  SF_RETURN_IF_ERROR(d.registry_->Load());
+  // A promoted model that no longer loads (the registry logs it) must not stop the control
+  // plane: failovers and switchovers go on with the prior. Any other error, e.g. an
+  // unreadable store, does stop it.
+  if (absl::Status loaded = d.registry_->Load(); !loaded.ok() && !absl::IsDataLoss(loaded)) {
+    return loaded;
+  }
   RiskEngineOptions risk;
   risk.example_interval = config.example_interval;
   if (!config.advisories_dir.empty()) {

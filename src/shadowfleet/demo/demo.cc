@@ -4,9 +4,11 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <limits>
 #include <random>
 #include <thread>
 
@@ -112,13 +114,22 @@ class Narrator {
   bool quiet_;
 };
 
+// The median, or NaN for no values (null in the report, "-" in the summary).
 double Median(std::vector<double> v) {
   if (v.empty()) {
-    return 0;
+    return std::numeric_limits<double>::quiet_NaN();
   }
   std::sort(v.begin(), v.end());
   size_t n = v.size();
   return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+std::string SecondsOrDash(double value, int decimals) {
+  return std::isnan(value) ? "-" : absl::StrFormat("%.*f s", decimals, value);
+}
+
+nlohmann::json OrNull(double value) {
+  return std::isnan(value) ? nlohmann::json(nullptr) : nlohmann::json(value);
 }
 
 nlohmann::json ParseDetails(const std::string& text) {
@@ -127,11 +138,10 @@ nlohmann::json ParseDetails(const std::string& text) {
 }
 
 // Tells the narrator what an event means for someone watching the fleet.
-void Narrate(const EventRecord& e, const Narrator& say, const SwitchoverController& controller) {
+void Narrate(const EventRecord& e, const Narrator& say) {
   nlohmann::json d = ParseDetails(e.details);
   const std::string& k = e.kind;
   if (k == "switchover.requested") {
-    std::string id = d.is_object() ? "" : "";
     say.Say(e.actor == "risk-engine" ? "predict" : "switch", e.subject + ": " + e.message);
   } else if (k == "switchover.stepping" || k == "switchover.promoted" ||
              k == "switchover.completed" || k == "switchover.failover") {
@@ -145,12 +155,11 @@ void Narrate(const EventRecord& e, const Narrator& say, const SwitchoverControll
                                     ": ", e.message));
   } else if (k == "live.replaced") {
     say.Say("replace", e.subject + ": " + e.message);
-  } else if (k == "risk.unprotected") {
+  } else if (k == "risk.unprotected" || k == "risk.held_back") {
     say.Say("risk", e.subject + ": " + e.message);
   } else if (k == "shadow.ready" && e.message.find("version 1") == std::string::npos) {
     say.Say("shadow", e.subject + ": " + e.message);
   }
-  (void)controller;
 }
 
 }  // namespace
@@ -351,7 +360,7 @@ int RunDemo(const DemoOptions& options) {
       for (const EventRecord& e : *events) {
         last_event = std::max(last_event, e.id);
         history.push_back(e);
-        Narrate(e, say, daemon->switchovers());
+        Narrate(e, say);
       }
     }
     for (const RiskView& view : daemon->risk().All()) {
@@ -500,8 +509,8 @@ int RunDemo(const DemoOptions& options) {
       {"instance_hours", instance_hours},
       {"requests_total", result.sent},
       {"requests_failed", result.Failed()},
-      {"median_lead_time_s", Median(lead_times)},
-      {"recovery_time_s", Median(recovery_times)},
+      {"median_lead_time_s", OrNull(Median(lead_times))},
+      {"recovery_time_s", OrNull(Median(recovery_times))},
       {"requests_failed_in_sudden_crashes", failed_in_crashes},
       {"switchovers_completed", completed},
       {"switchovers_rolled_back", rolled_back},
@@ -523,11 +532,12 @@ int RunDemo(const DemoOptions& options) {
   std::printf(
       "\nsummary (%s mode): %d degradations injected (%d with warning signs, %d sudden "
       "crashes)\n"
-      "  preempted %d, missed %d; median lead time %.0f s; sudden-crash recovery %.1f s\n"
+      "  preempted %d, missed %d; median lead time %s; sudden-crash recovery %s\n"
       "  switchovers completed %d, rolled back %d, false %d (%.2f per 100 instance-hours)\n"
       "  requests %lld, failed %lld (%.3f %%)\n",
       options.mode.c_str(), with_warning + sudden, with_warning, sudden, preempted, missed,
-      Median(lead_times), Median(recovery_times), completed, rolled_back, false_switchovers,
+      SecondsOrDash(Median(lead_times), 0).c_str(),
+      SecondsOrDash(Median(recovery_times), 1).c_str(), completed, rolled_back, false_switchovers,
       instance_hours > 0 ? 100 * false_switchovers / instance_hours : 0.0,
       static_cast<long long>(result.sent), static_cast<long long>(result.Failed()),
       result.sent > 0 ? 100.0 * result.Failed() / result.sent : 0.0);

@@ -167,6 +167,11 @@ prometheus::Gauge& Metrics::RiskScore(const std::string& instance) {
   return risk_score_.Add({{"instance", instance}});
 }
 
+void Metrics::ForgetInstance(const std::string& instance) {
+  risk_score_.Remove(&risk_score_.Add({{"instance", instance}}));
+  switchover_weight_.Remove(&switchover_weight_.Add({{"instance", instance}}));
+}
+
 prometheus::MetricFamily GaugeFamily(std::string name, std::string help) {
   prometheus::MetricFamily family;
   family.name = std::move(name);

@@ -38,7 +38,7 @@ class Metrics {
 
   // Shadow Fleet Manager actions: created, applied, replaced, failed, removed.
   prometheus::Counter& ShadowAction(const std::string& action);
-  // Live instance actions: created, applied, observed_change, lost.
+  // Live instance actions: created, applied, observed_change, lost, replaced.
   prometheus::Counter& LiveAction(const std::string& action);
 
   prometheus::Counter& ProviderError(const std::string& provider, const std::string& operation);
@@ -60,6 +60,8 @@ class Metrics {
 
   // The risk score of an instance: P(failure within the model's horizon).
   prometheus::Gauge& RiskScore(const std::string& instance);
+  // Drops an instance's per-instance series (risk score, switchover weight) once it is gone.
+  void ForgetInstance(const std::string& instance);
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;

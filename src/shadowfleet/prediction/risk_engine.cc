@@ -1,5 +1,7 @@
 #include "shadowfleet/prediction/risk_engine.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
@@ -56,6 +58,7 @@ nlohmann::json RiskView::ToJson() const {
           {"model", assessment.model_version},
           {"shadowReady", shadow_ready},
           {"unprotected", unprotected},
+          {"heldBack", held_back},
           {"asOf", TimeToDisplay(as_of)}};
 }
 
@@ -107,6 +110,26 @@ void RiskEngine::ScoreAll() {
   for (const std::string& id : state_->InstanceIds()) {
     Score(id);
   }
+  // Instances removed from the fleet leave the risk views and the metrics.
+  std::vector<std::string> gone;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto it = tracked_.begin(); it != tracked_.end();) {
+      Cached<InstanceRecord> instance = state_->Instance(it->first);
+      if (instance && !instance->removed) {
+        ++it;
+        continue;
+      }
+      gone.push_back(it->first);
+      it = tracked_.erase(it);
+    }
+  }
+  for (const std::string& id : gone) {
+    tracker_->Forget(id);
+    if (metrics_ != nullptr) {
+      metrics_->ForgetInstance(id);
+    }
+  }
 }
 
 void RiskEngine::Score(const std::string& id) {
@@ -134,6 +157,7 @@ void RiskEngine::Score(const std::string& id) {
     tracker_->Forget(id);
     tracked.history.clear();
     tracked.last_example = absl::InfinitePast();
+    tracked.hold.reset();
   }
   // Failures the fleet shows by itself: a crash, or a live replica failing its checks.
   if (tracked.live_replica == instance->live->id && tracked.live_phase != instance->live_phase) {
@@ -173,10 +197,32 @@ void RiskEngine::Score(const std::string& id) {
     metrics_->RiskScore(id).Set(view.assessment.probability);
   }
 
-  // The seed's rule.
-  if (at_risk && view.shadow_ready && group->switchover.automatic &&
-      instance->active_switchover.empty() && switchovers_ != nullptr &&
-      !switchovers_->ActiveFor(id)) {
+  // The seed's rule, unless a rolled-back attempt on this live replica holds it back.
+  bool rule_holds = at_risk && view.shadow_ready && group->switchover.automatic &&
+                    instance->active_switchover.empty() && switchovers_ != nullptr &&
+                    !switchovers_->ActiveFor(id);
+  if (rule_holds) {
+    if (!tracked.hold) {
+      tracked.hold = HoldFromHistory(id, instance->live->id);
+    }
+    const Hold& hold = *tracked.hold;
+    if (hold.rollbacks > 0 && now < hold.until && view.assessment.probability < hold.risk_above) {
+      view.held_back = absl::StrFormat(
+          "%d risk switchover%s of %s rolled back (last %s); next attempt in %s, or at risk "
+          "%.2f",
+          hold.rollbacks, hold.rollbacks == 1 ? "" : "s", instance->live->id, hold.last_switchover,
+          absl::FormatDuration(absl::Trunc(hold.until - now, absl::Seconds(1))), hold.risk_above);
+      rule_holds = false;
+    }
+  }
+  if (!view.held_back.empty() && !tracked.flagged_held) {
+    StateBatch batch;
+    batch.AddEvent({0, absl::ToUnixMillis(now), "risk.held_back", id, "risk-engine", view.held_back,
+                    view.ToJson().dump()});
+    state_->Commit(batch).IgnoreError();
+  }
+  tracked.flagged_held = !view.held_back.empty();
+  if (rule_holds) {
     std::string top = view.assessment.top_factors.empty()
                           ? std::string("no single factor")
                           : view.assessment.top_factors.front().description;
@@ -189,11 +235,15 @@ void RiskEngine::Score(const std::string& id) {
                         view.threshold, absl::FormatDuration(view.assessment.horizon), top);
     request.decision = view.ToJson();
     request.decision["readiness"] = readiness ? readiness->ToJson() : nlohmann::json(nullptr);
+    if (tracked.hold && tracked.hold->rollbacks > 0) {
+      request.decision["earlierRollbacks"] = tracked.hold->rollbacks;
+    }
     request.priority = view.assessment.probability;
     absl::StatusOr<SwitchoverRecord> started = switchovers_->Start(request);
     if (started.ok()) {
       Log()->info("risk crossed threshold instance={} risk={:.3f} threshold={:.2f} switchover={}",
                   id, view.assessment.probability, view.threshold, started->id);
+      tracked.hold.reset();  // Its outcome is read back from the history when it matters.
     }
   }
   if (view.unprotected && !tracked.flagged_unprotected) {
@@ -226,6 +276,40 @@ void RiskEngine::Score(const std::string& id) {
   tracked.view = view;
   absl::MutexLock lock(&mu_);
   tracked_[id] = std::move(tracked);
+}
+
+// Only rollbacks after traffic moved count: a switchover cancelled before its first step
+// (the shadow fell behind, an operator aborted) says nothing about how the shadow serves. The
+// history is read from the controller, not kept here, so a restarted daemon remembers it.
+RiskEngine::Hold RiskEngine::HoldFromHistory(const std::string& instance_id,
+                                             const std::string& live_replica) const {
+  Hold hold;
+  absl::Time last = absl::InfinitePast();
+  double last_risk = 0;
+  for (const SwitchoverRecord& sw : switchovers_->List(/*active_only=*/false)) {
+    if (sw.instance_id != instance_id || sw.trigger != SwitchoverTrigger::kRisk ||
+        sw.phase != SwitchoverPhase::kRolledBack || sw.step < 1 || !sw.old_replica ||
+        sw.old_replica->id != live_replica) {
+      continue;
+    }
+    hold.rollbacks++;
+    if (sw.phase_since > last) {
+      last = sw.phase_since;
+      last_risk = sw.decision.value("risk", 0.0);
+      hold.last_switchover = sw.id;
+    }
+  }
+  if (hold.rollbacks == 0) {
+    return hold;
+  }
+  absl::Duration wait = options_.rollback_hold;
+  for (int i = 1; i < hold.rollbacks && wait < options_.max_rollback_hold; ++i) {
+    wait *= 2;
+  }
+  hold.until = last + std::min(wait, options_.max_rollback_hold);
+  // Retry early once the odds of surviving the horizon have halved since the last attempt.
+  hold.risk_above = 1 - (1 - last_risk) / 2;
+  return hold;
 }
 
 std::vector<RiskView> RiskEngine::All() const {

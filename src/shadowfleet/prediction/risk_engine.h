@@ -2,7 +2,9 @@
 // feeds the learner (examples, failures, censoring) and drives the switchover controller with
 // the seed's rule — risk above the instance's threshold AND a ready shadow: switch over. An
 // instance at risk whose shadow is not ready is reported as unprotected and its shadow is
-// expedited.
+// expedited. A risk-triggered switchover that was rolled back (the shadow did worse than the
+// at-risk live replica) holds back further attempts on the same live replica, with a backoff,
+// unless the risk grows well past what it was when the attempt was made.
 //
 // Thread-safety: ScoreAll() runs on one task thread; the readers and ReportFailure() may be
 // called from API threads.
@@ -51,6 +53,9 @@ struct RiskView {
   double threshold = 0;
   bool shadow_ready = false;
   bool unprotected = false;  // At risk, and the shadow cannot take over yet.
+  // Why no switchover is started although the seed's rule holds: an earlier attempt on this
+  // live replica was rolled back. Empty when nothing holds the instance back.
+  std::string held_back;
   absl::Time as_of = absl::InfinitePast();
 
   nlohmann::json ToJson() const;
@@ -68,6 +73,10 @@ struct RiskEngineOptions {
   // Software stack -> known vulnerabilities (from advisories); may be empty.
   std::function<std::vector<VulnerabilityMatch>(const std::map<std::string, std::string>&)>
       vulnerabilities;
+  // After a risk-triggered switchover of a live replica is rolled back, the next one waits
+  // this long, doubling with every further rollback of the same replica, up to the maximum.
+  absl::Duration rollback_hold = absl::Minutes(5);
+  absl::Duration max_rollback_hold = absl::Hours(1);
 };
 
 class RiskEngine {
@@ -90,6 +99,14 @@ class RiskEngine {
                              const std::string& actor, const std::string& reason);
 
  private:
+  // What rolled-back attempts on the current live replica teach: how many there were, and
+  // when (or at what risk) the next attempt may start.
+  struct Hold {
+    int rollbacks = 0;
+    absl::Time until = absl::InfinitePast();
+    double risk_above = 1;  // An attempt may start before `until` once the risk reaches this.
+    std::string last_switchover;
+  };
   struct Tracked {
     std::string live_replica;
     LivePhase live_phase = LivePhase::kPending;
@@ -98,10 +115,13 @@ class RiskEngine {
     std::deque<RiskPoint> history;
     double stored = -1;  // Last risk score written to the instance record.
     bool flagged_unprotected = false;
+    std::optional<Hold> hold;  // Unknown until needed; forgotten when a switchover starts.
+    bool flagged_held = false;
   };
 
   InstanceSignals SignalsOf(const InstanceRecord& instance);
   void Score(const std::string& id);
+  Hold HoldFromHistory(const std::string& instance_id, const std::string& live_replica) const;
 
   FleetState* const state_;
   Ledger* const ledger_;

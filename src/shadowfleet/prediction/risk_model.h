@@ -24,7 +24,7 @@ struct RiskAssessment {
   double probability = 0;  // P(failure within `horizon`), calibrated.
   absl::Duration horizon = absl::Minutes(30);
   std::vector<RiskFactor> top_factors;  // Largest contributions first, at most five.
-  std::string model_version;            // "prior", or the learnt model's version.
+  std::string model_version;            // "prior-1" (the prior), or the learnt model's version.
 };
 
 enum class Recommendation { kHealthy, kWatch, kRefreshNow };

@@ -39,8 +39,8 @@ struct VolumeSpec {
   std::string name;
   std::string path;  // For the process provider: relative to the replica's directory.
   VolumeSyncMethod method = VolumeSyncMethod::kCopy;
-  // For kCommand: argv run without a shell; "{source}", "{target}", "{instance}" and
-  // "{volume}" are substituted.
+  // For kCommand: argv run without a shell; "{source}", "{target}", "{instance}" (the
+  // target replica's id, e.g. "web-0-s3") and "{volume}" are substituted.
   std::vector<std::string> command;
   absl::Duration interval = absl::Seconds(10);
   // The shadow is not ready while its copy is older than this.

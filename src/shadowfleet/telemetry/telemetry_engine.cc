@@ -254,6 +254,7 @@ IngestResult TelemetryEngine::Ingest(const std::string& instance_id, std::string
     int lines = counter.Parse(
         text, [](const SampleView&) {}, [](const ParseProblem&) {});
     result.rejected[static_cast<int>(RejectReason::kUnknownInstance)] = lines;
+    result.unknown_instance = true;
     result.problems.push_back("unknown instance \"" + instance_id + "\"");
     Count(result);
     return result;

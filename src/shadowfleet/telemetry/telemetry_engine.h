@@ -50,6 +50,7 @@ struct IngestResult {
   std::array<int, kRejectReasons> rejected{};
   std::vector<std::string> problems;  // The first few, "line 12: value \"x\" is not a number".
   int features = 0;                   // Features computed from this batch.
+  bool unknown_instance = false;      // No such instance: every sample was rejected.
   int rejected_total() const;
 };
 

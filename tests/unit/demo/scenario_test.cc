@@ -28,8 +28,8 @@ absl::StatusOr<Scenario> Parse(const std::string& spec) {
 
 TEST(ScenarioTest, EveryShippedExampleParses) {
   int parsed = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(
-           testing::SourceDir() + "/examples/scenarios")) {
+  for (const auto& entry :
+       std::filesystem::directory_iterator(testing::SourceDir() + "/examples/scenarios")) {
     absl::StatusOr<Scenario> s = LoadScenario(entry.path().string());
     ASSERT_TRUE(s.ok()) << s.status();
     EXPECT_GT(s->instances, 1) << entry.path();
@@ -126,8 +126,8 @@ TEST(ScenarioTest, WindowMustFitTheRunAndBeOrdered) {
 }
 
 TEST(ScenarioTest, WrongKindIsRejected) {
-  absl::StatusOr<Scenario> s = ParseScenario(
-      "apiVersion: shadowfleet.dev/v1alpha1\nkind: Fleet\nspec: {}\n", "s.yaml");
+  absl::StatusOr<Scenario> s =
+      ParseScenario("apiVersion: shadowfleet.dev/v1alpha1\nkind: Fleet\nspec: {}\n", "s.yaml");
   ASSERT_FALSE(s.ok());
   EXPECT_THAT(s.status().message(), HasSubstr("expected kind Scenario"));
 }
