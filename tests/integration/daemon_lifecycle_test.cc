@@ -63,7 +63,8 @@ spec:
                       SourceDir(), R"(/examples/providers/local-process-plugin.py
             PLUGIN_STATE_DIR: )",
                       dir, R"(/plugin
-            PLUGIN_COMMAND: '["{bin}/shadowfleet-workload", "--port", "{port}", "--config", "{config}"]'
+            PLUGIN_COMMAND: '["{bin}/shadowfleet-workload", "--port", "{port}",
+              "--config", "{config}"]'
 )",
                       extra_env, R"(
       healthCheck: {interval: 200ms, timeout: 500ms, failureThreshold: 2}
